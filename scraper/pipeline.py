@@ -1,0 +1,285 @@
+"""refresh_source(): one pass for one source, stage by stage. The only module that knows the whole flow.
+
+fetch listing → parse (feed | sitemap | page) → canonical URLs → skip known → fetch articles →
+extract → normalize → dedupe (URL, content, story) → store → match rules → outbox rows (same transaction)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from scraper.config import Config, Settings, Source
+from scraper.errors import ExtractionError, FetchError, ParseError, ScraperError
+from scraper.extract.article import extract_article
+from scraper.fetch.client import Fetcher, FetchResult
+from scraper.logs import log_event
+from scraper.match.matcher import RuleIndex, RuleSpec
+from scraper.models import ArticleDraft, FeedItem
+from scraper.normalize.text import is_arabic, normalize_document, normalize_text
+from scraper.normalize.urls import canonical_url, content_hash, url_hash
+from scraper.parse.feeds import parse_feed
+from scraper.parse.listing import parse_listing
+from scraper.parse.sitemaps import parse_sitemap
+from scraper.schedule.policy import FAILING_AFTER, PollState, next_check
+from scraper.store import repo
+from scraper.store.db import session as open_session
+from scraper.store.tables import Article, FetchLog, SourceState, utcnow
+
+MAX_NEW_ARTICLES_PER_PASS = 100  # a first pass over a huge sitemap should not hammer the site
+MAX_CHILD_SITEMAPS = 3
+STORY_WINDOW_DAYS = 7
+
+
+@dataclass
+class Runtime:
+    """Everything a pass needs, built once at start and passed down."""
+
+    settings: Settings
+    config: Config
+    engine: Engine
+    fetcher: Fetcher
+    rules: RuleIndex
+
+    @classmethod
+    def build_rules(cls, config: Config) -> RuleIndex:
+        return RuleIndex.build([
+            RuleSpec(name=r.name, query=r.query, scope=r.scope, except_phrases=tuple(r.except_))
+            for r in config.rules
+        ])
+
+    def channels_of(self, rule: str) -> list[str]:
+        return next((r.channels for r in self.config.rules if r.name == rule), [])
+
+
+@dataclass
+class RefreshReport:
+    source: str
+    outcome: str = "ok"  # ok | not_modified | error
+    items: int = 0
+    new_articles: int = 0
+    updated_articles: int = 0
+    alerts_queued: int = 0
+    error_class: str | None = None
+    error: str | None = None
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    ttl_minutes: int | None = None  # the feed's own polling hint
+    article_errors: list[str] = field(default_factory=list)
+
+
+async def refresh_source(rt: Runtime, source: Source, now: datetime | None = None) -> RefreshReport:
+    """Poll one source and store what is new. Expected failures are recorded on the source's state
+    and never raised; a bug (an unexpected exception) is recorded too, then re-raised."""
+    now = now or utcnow()
+    report = RefreshReport(source=source.name)
+    started = time.monotonic()
+    with open_session(rt.engine) as s:
+        state = repo.get_source_state(s, source.name)
+    result: FetchResult | None = None
+    try:
+        result = await rt.fetcher.fetch(source.url, etag=state.etag, last_modified=state.last_modified,
+                                        allow_private=source.allow_private)
+        if result.not_modified:
+            report.outcome = "not_modified"
+        else:
+            items, report.ttl_minutes = await _list_items(rt, source, result, now)
+            report.items = len(items)
+            await _ingest_items(rt, source, items, report)
+    except ScraperError as exc:
+        report.outcome, report.error_class, report.error = "error", exc.error_class, str(exc)
+        report.retry_after = getattr(exc, "retry_after", None)
+        log_event("source.error", logging.WARNING, source=source.name, url=getattr(exc, "url", "") or source.url,
+                  error_class=exc.error_class, error=str(exc))
+    except Exception as exc:
+        report.outcome, report.error_class, report.error = "error", "internal", repr(exc)
+        _record_check(rt, source, result, report, now, started)
+        raise
+    _record_check(rt, source, result, report, now, started)
+    return report
+
+
+async def _list_items(rt: Runtime, source: Source, result: FetchResult, now: datetime) -> tuple[list[FeedItem], int | None]:
+    """Bytes of the source's URL → article links, by kind."""
+    ctype = result.headers.get("content-type")
+    if source.kind == "feed":
+        parsed = parse_feed(result.content, result.url, ctype)
+        return parsed.items, parsed.ttl_minutes
+    if source.kind == "page":
+        from scraper.extract.decode import decode_html
+
+        html, _enc = decode_html(result.content, ctype)
+        return parse_listing(html, result.url, source.selectors.links or "a").items, None
+    sitemap = parse_sitemap(result.content, result.url, now)
+    items = list(sitemap.items)
+    for child in sitemap.child_sitemaps[:MAX_CHILD_SITEMAPS]:
+        child_result = await rt.fetcher.fetch(child, allow_private=source.allow_private)
+        items.extend(parse_sitemap(child_result.content, child_result.url, now).items)
+    return items, None
+
+
+def _canonical_or_none(url: str) -> str | None:
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return None
+
+
+async def _ingest_items(rt: Runtime, source: Source, items: list[FeedItem], report: RefreshReport) -> None:
+    """Fetch, extract and store every item whose URL is not known yet."""
+    by_hash: dict[str, FeedItem] = {}
+    for item in items:
+        canon = _canonical_or_none(item.url)
+        if canon is not None:
+            by_hash.setdefault(url_hash(canon), item)
+    with open_session(rt.engine) as s:
+        known = repo.known_url_hashes(s, list(by_hash))
+    fresh = [(h, it) for h, it in by_hash.items() if h not in known][:MAX_NEW_ARTICLES_PER_PASS]
+    drafts = await asyncio.gather(*(_fetch_article(rt, source, it) for _h, it in fresh))
+    for (h, item), draft in zip(fresh, drafts, strict=True):
+        if isinstance(draft, str):
+            report.article_errors.append(draft)
+            continue
+        outcome, alerts = store_article(rt, source, item, h, draft)
+        report.new_articles += outcome == "new"
+        report.updated_articles += outcome == "updated"
+        report.alerts_queued += alerts
+
+
+async def _fetch_article(rt: Runtime, source: Source, item: FeedItem) -> ArticleDraft | str:
+    """Fetch and extract one article; on failure return the error text (logged, retried next pass)."""
+    try:
+        result = await rt.fetcher.fetch(item.url, allow_private=source.allow_private)
+        draft = extract_article(result.content, result.url, source.selectors,
+                                content_type=result.headers.get("content-type"))
+    except ExtractionError as exc:
+        if not (item.title or item.summary):
+            return _article_failed(source, item, exc)
+        # The page is there but yields nothing: keep what the feed said rather than lose the article.
+        draft = ArticleDraft(url=item.url, title=item.title, paragraphs=[item.summary] if item.summary else [],
+                             method={"title": "feed", "paragraphs": "feed"})
+    except (FetchError, ParseError) as exc:
+        return _article_failed(source, item, exc)
+    if not draft.title and item.title:
+        draft.title, draft.method["title"] = item.title, "feed"
+    if draft.published_at is None and item.published_at is not None:
+        draft.published_at, draft.method["published_at"] = item.published_at, "feed"
+    if not draft.author and item.author:
+        draft.author = item.author
+    return draft
+
+
+def _article_failed(source: Source, item: FeedItem, exc: ScraperError) -> str:
+    log_event("article.error", logging.WARNING, source=source.name, url=item.url,
+              error_class=exc.error_class, error=str(exc))
+    return f"{item.url}: {exc.error_class}: {exc}"
+
+
+def store_article(rt: Runtime, source: Source, item: FeedItem, item_hash: str,
+                  draft: ArticleDraft) -> tuple[str, int]:
+    """Store one article, its matches and its alert rows in one transaction.
+
+    Returns ("new" | "updated" | "unchanged", alerts queued). An article already stored under any of
+    its URLs is an update when its text changed, never a new article and never a new alert."""
+    canon_page = _canonical_or_none(draft.canonical_url or "") or _canonical_or_none(draft.url)
+    hashes = [item_hash] + ([url_hash(canon_page)] if canon_page else [])
+    title = (draft.title or "").strip() or None
+    body = "\n".join(p.strip() for p in draft.paragraphs if p.strip())
+    chash = content_hash(title, draft.paragraphs)
+    title_norm, body_norm = normalize_text(title or ""), normalize_document(draft.paragraphs)
+    try:
+        with open_session(rt.engine) as s:
+            existing = repo.article_by_url_hashes(s, hashes)
+            if existing is not None:
+                repo.add_url_aliases(s, existing.id or 0, hashes)
+                changed = existing.content_hash != chash or (existing.title or "") != (title or "")
+                if changed:
+                    repo.revise_article(s, existing, title, body, chash, title_norm, body_norm)
+                s.commit()
+                return ("updated" if changed else "unchanged"), 0
+            article, alerts = _insert_article(rt, s, source, draft, hashes, title, body, chash,
+                                              title_norm, body_norm)
+            s.commit()
+    except IntegrityError:
+        # Another worker stored the same URL first: idempotent by design, nothing to do.
+        return "unchanged", 0
+    log_event("article.stored", source=source.name, url=article.url, article_id=article.id,
+              story_id=article.story_id, alerts=alerts)
+    return "new", alerts
+
+
+def _insert_article(rt: Runtime, s, source: Source, draft: ArticleDraft, hashes: list[str],  # type: ignore[no-untyped-def]
+                    title: str | None, body: str, chash: str, title_norm: str,
+                    body_norm: str) -> tuple[Article, int]:
+    now = utcnow()
+    story_id = repo.story_by_content_hash(s, chash, now - timedelta(days=STORY_WINDOW_DAYS))
+    if story_id is None:
+        story_id = repo.new_story(s, source.name, title, now).id
+    else:
+        repo.join_story(s, story_id)
+    article = Article(
+        url_hash=hashes[-1], url=draft.url, canonical_url=_canonical_or_none(draft.canonical_url or "")
+        or draft.url, source=source.name, story_id=story_id, title=title, author=draft.author, body=body,
+        title_norm=title_norm, body_norm=body_norm, content_hash=chash, published_at=draft.published_at,
+        fetched_at=now, language=draft.language or ("ar" if is_arabic(body or title or "") else None),
+        extraction=json.dumps(draft.method),
+    )
+    s.add(article)
+    s.flush()
+    repo.add_url_aliases(s, article.id or 0, hashes)
+    story = s.get(repo.Story, story_id)
+    if story is not None and story.first_article_id is None:
+        story.first_article_id = article.id
+    alerts = 0
+    for m in rt.rules.match(title or "", draft.paragraphs):
+        record = repo.MatchRecord(rule=m.rule, terms=list(m.terms), snippet=m.snippet,
+                                  hits=[h.__dict__ for h in m.hits])
+        alerts += repo.add_match_and_alerts(s, article, record, rt.channels_of(m.rule))
+    return article, alerts
+
+
+def _record_check(rt: Runtime, source: Source, result: FetchResult | None, report: RefreshReport,
+                  now: datetime, started: float) -> None:
+    """Write the check's outcome on the source's state and in the fetch log; schedule the next check."""
+    failed = report.outcome == "error"
+    with open_session(rt.engine) as s:
+        state = repo.get_source_state(s, source.name)
+        poll = PollState(interval=state.interval_seconds or source.interval,
+                         min_interval=source.min_interval or min(source.interval, 300.0),
+                         max_interval=source.max_interval or max(source.interval * 12, 3600.0),
+                         consecutive_failures=state.consecutive_failures + 1 if failed else 0,
+                         items_per_week=state.items_per_week)
+        headers = result.headers if result else {}
+        state.next_check_at, state.interval_seconds = next_check(
+            now, poll, new_items=None if failed else report.new_articles, ttl_minutes=report.ttl_minutes,
+            cache_control=headers.get("cache-control"), expires=headers.get("expires"),
+            retry_after=report.retry_after, failed=failed)
+        _apply_outcome(state, report, result, now, poll.consecutive_failures)
+        repo.log_fetch(s, FetchLog(source=source.name, url=source.url, checked_at=now, outcome=report.outcome,
+                                   status=result.status if result else None, error_class=report.error_class,
+                                   error=report.error, duration_ms=int((time.monotonic() - started) * 1000),
+                                   items=report.items, new_articles=report.new_articles))
+        s.add(state)
+        s.commit()
+    log_event("source.checked", source=source.name, url=source.url, outcome=report.outcome,
+              items=report.items, new=report.new_articles, alerts=report.alerts_queued)
+
+
+def _apply_outcome(state: SourceState, report: RefreshReport, result: FetchResult | None, now: datetime,
+                   failures: int) -> None:
+    state.last_checked_at = now
+    state.consecutive_failures = failures
+    if report.outcome == "error":
+        state.last_error_at, state.last_error_class, state.last_error = now, report.error_class, report.error
+        state.failing = failures >= FAILING_AFTER
+        return
+    state.last_success_at, state.failing = now, False
+    state.articles_total += report.new_articles
+    if result is not None and not result.not_modified:
+        state.etag, state.last_modified = result.etag, result.last_modified
