@@ -18,7 +18,7 @@ from scraper.errors import ConfigError
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def parse_duration(value: str | int | float) -> float:
@@ -208,11 +208,11 @@ def _expand_env(node: yaml.Node, path: str, env: dict[str, str]) -> None:
     """Replace ${VAR} in scalar values in place; a missing variable is a ConfigError."""
     if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str) and "${" in node.value:
         def repl(m: re.Match[str]) -> str:
-            if m.group(1) not in env:
-                raise ConfigError(
-                    f"{path}:{node.start_mark.line + 1}: environment variable {m.group(1)} is not set"
-                )
-            return env[m.group(1)]
+            if m.group(1) in env:
+                return env[m.group(1)]
+            if m.group(2) is not None:  # ${VAR:-default}
+                return m.group(2)
+            raise ConfigError(f"{path}:{node.start_mark.line + 1}: environment variable {m.group(1)} is not set")
 
         node.value = _ENV_RE.sub(repl, node.value)
     elif isinstance(node, yaml.SequenceNode):
