@@ -108,6 +108,14 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(name)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @dataclass
 class SMTPSink:
     """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives."""
@@ -124,14 +132,14 @@ class _Handler:
     def __init__(self, sink: SMTPSink) -> None:
         self.sink = sink
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
         if address in self.sink.refuse:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         msg = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[arg-type]
         with self.sink.lock:
             self.sink.messages.append(msg)  # type: ignore[arg-type]
@@ -141,10 +149,9 @@ class _Handler:
 
 @pytest.fixture
 def smtp_server() -> Iterator[SMTPSink]:
-    sink = SMTPSink(host="127.0.0.1", port=0)
-    controller = Controller(_Handler(sink), hostname="127.0.0.1", port=0)
+    sink = SMTPSink(host="127.0.0.1", port=free_port())
+    controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port)
     controller.start()
-    sink.port = controller.server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
         yield sink
     finally:

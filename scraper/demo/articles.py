@@ -35,7 +35,7 @@ ARTICLES: tuple[DemoArticle, ...] = (
         outlet="al-wasat", slug="iran-russia-talks",
         title="وزير الخارجية الإيراني يبحث في موسكو التعاون في مجال الطاقة",
         author="سلمى الحداد", published="2026-11-28T09:30:00+03:00",
-        paragraphs=("موسكو - الوسط:",) + _TALKS,
+        paragraphs=("موسكو - الوسط:", *_TALKS),
     ),
     DemoArticle(
         outlet="al-wasat", slug="egypt-budget",
@@ -72,6 +72,6 @@ ARTICLES: tuple[DemoArticle, ...] = (
         outlet="al-khabar", slug="tehran-moscow-energy",
         title="طهران وموسكو تتفقان على تسريع مشروع ممر النقل",
         author="وكالات", published="2026-11-28T10:05:00+03:00",
-        paragraphs=("موسكو (وكالات) -",) + _TALKS,
+        paragraphs=("موسكو (وكالات) -", *_TALKS),
     ),
 )

@@ -9,8 +9,8 @@ import html
 import json
 import threading
 from collections.abc import Iterable
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from scraper.demo.articles import ARTICLES, DemoArticle
@@ -61,7 +61,7 @@ class NewsSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 site.hits.append(self.path)
                 status, ctype, body = site.respond(self.path)
                 self.send_response(status)

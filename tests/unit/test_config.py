@@ -71,7 +71,7 @@ def test_invalid_fields_are_named_with_their_line(tmp_path: Path, old: str, new:
 
 def test_page_source_needs_a_links_selector(tmp_path: Path) -> None:
     text = EXAMPLE.replace("kind: feed", "kind: page")
-    with pytest.raises(ConfigError, match="needs selectors.links"):
+    with pytest.raises(ConfigError, match=r"needs selectors\.links"):
         load_config(write(tmp_path, text), env={"WEBHOOK_SECRET": "x"})
 
 
