@@ -139,6 +139,163 @@ def sources_check(config: ConfigOpt = None) -> None:
     typer.echo(f"ok: {len(cfg.sources)} sources, {len(cfg.rules)} rules, {len(cfg.channels)} channels")
 
 
+def _ago(value: object) -> str:
+    from scraper.store.tables import as_utc, utcnow
+
+    if value is None:
+        return "—"
+    secs = (utcnow() - as_utc(value)).total_seconds()  # type: ignore[operator,arg-type]
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(secs) >= size:
+            return f"{secs / size:.0f}{unit} ago"
+    return f"{secs:.0f}s ago"
+
+
+def _fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value / 3600:.1f}h" if value >= 3600 else f"{value / 60:.0f}m"
+
+
+@sources_app.command("status")
+@handles_config_errors
+def sources_status(config: ConfigOpt = None,
+                   fmt: Annotated[str, typer.Option("--format", help="table|json")] = "table") -> None:
+    """Health of every configured source: last success, last error, items/day, latency."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scraper.store import repo
+    from scraper.store.db import session
+    from scraper.store.health import source_health
+
+    settings, cfg = load(config)
+    engine = engine_for(settings)
+    with session(engine) as s:
+        repo.sync_sources(s, cfg)
+        rows = source_health(s, [src.name for src in cfg.sources])
+    if fmt == "json":
+        typer.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table()
+    for col_name in ("source", "status", "last success", "last error", "items/day", "latency p50/p95", "next"):
+        table.add_column(col_name, overflow="fold")
+    for r in rows:
+        err = "—"
+        if r.last_error_class:
+            err = f"{r.last_error_class} {_ago(r.last_error_at)}: {(r.last_error or '')[:60]}"
+        table.add_row(r.name, r.status, _ago(r.last_success_at), err, f"{r.items_per_day:g}",
+                      f"{_fmt_seconds(r.latency_p50_s)} / {_fmt_seconds(r.latency_p95_s)}", _ago(r.next_check_at))
+    Console(width=200).print(table)
+
+
+@alerts_app.command("list")
+@handles_config_errors
+def alerts_list(status: Annotated[str | None, typer.Option(help="pending|sent|failed")] = None,
+                limit: Annotated[int, typer.Option(min=1)] = 50,
+                fmt: Annotated[str, typer.Option("--format", help="table|json")] = "table") -> None:
+    """List alerts in the outbox, newest first."""
+    from sqlmodel import col, select
+
+    from scraper.store.db import session
+    from scraper.store.tables import Alert
+
+    if status not in {None, "pending", "sent", "failed"}:
+        raise fail(f"unknown status {status!r}: use pending, sent or failed")
+    engine = engine_for(Settings.from_env())
+    with session(engine) as s:
+        stmt = select(Alert).order_by(col(Alert.id).desc()).limit(limit)
+        if status:
+            stmt = stmt.where(Alert.status == status)
+        rows = list(s.exec(stmt).all())
+    if fmt == "json":
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        typer.echo(f"{r.id:>6}  {r.status:<8} {r.rule:<20} {r.channel:<12} attempts={r.attempts} "
+                   f"story={r.story_id} {(r.last_error or '')[:80]}")
+    typer.echo(f"{len(rows)} alert(s)")
+
+
+@alerts_app.command("retry")
+@handles_config_errors
+def alerts_retry(alert_id: Annotated[int | None, typer.Argument(help="alert id")] = None,
+                 failed: Annotated[bool, typer.Option("--failed", help="every failed (dead-letter) alert")] = False
+                 ) -> None:
+    """Put a failed alert (or every failed one) back in the queue for immediate delivery."""
+    from sqlmodel import select
+
+    from scraper.store.db import session
+    from scraper.store.tables import Alert, utcnow
+
+    if (alert_id is None) == (not failed):
+        raise fail("give an alert ID or --failed")
+    engine = engine_for(Settings.from_env())
+    with session(engine) as s:
+        stmt = select(Alert).where(Alert.status == "failed") if failed else select(Alert).where(Alert.id == alert_id)
+        rows = list(s.exec(stmt).all())
+        if not rows and alert_id is not None:
+            raise fail(f"no alert with id {alert_id}", code=1)
+        for r in rows:
+            r.status, r.attempts, r.next_attempt_at = "pending", 0, utcnow()
+            s.add(r)
+        s.commit()
+    typer.echo(f"{len(rows)} alert(s) queued again")
+
+
+@app.command()
+@handles_config_errors
+def extract(target: str, source: Annotated[str | None, typer.Option(help="use this source's selectors")] = None,
+            config: ConfigOpt = None,
+            fmt: Annotated[str, typer.Option("--format", help="text|json")] = "text") -> None:
+    """Show what the extractor gets from one page (URL or FILE), to tune selectors."""
+    from scraper.extract.article import extract_article
+
+    selectors = None
+    if source:
+        _settings, cfg = load(config)
+        try:
+            selectors = cfg.source(source).selectors
+        except KeyError:
+            raise fail(f"no source named {source!r} in the config") from None
+    body, url, ctype = _read_target(target)
+    try:
+        draft = extract_article(body, url, selectors, content_type=ctype)
+    except ScraperError as exc:
+        raise fail(f"{target}: {exc}", code=1) from None
+    out = {"title": draft.title, "author": draft.author,
+           "published": draft.published_at.isoformat() if draft.published_at else None,
+           "canonical_url": draft.canonical_url, "paragraphs": draft.paragraphs, "method": draft.method}
+    if fmt == "json":
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    for key in ("title", "author", "published", "canonical_url"):
+        typer.echo(f"{key}: {out[key] or '—'}  [{draft.method.get(key if key != 'published' else 'published_at', '')}]")
+    typer.echo(f"paragraphs: {len(draft.paragraphs)}  [{draft.method.get('paragraphs', '')}]\n")
+    for p in draft.paragraphs:
+        typer.echo(p + "\n")
+
+
+def _read_target(target: str) -> tuple[bytes, str, str | None]:
+    """A local file, or a URL fetched with the same limits as the daemon."""
+    path = Path(target)
+    if path.exists():
+        return path.read_bytes(), path.resolve().as_uri(), None
+    if not target.startswith(("http://", "https://")):
+        raise fail(f"{target}: no such file, and not an http(s) URL")
+    from scraper.fetch.client import Fetcher
+
+    async def get() -> tuple[bytes, str, str | None]:
+        async with Fetcher(Settings.from_env()) as f:
+            r = await f.fetch(target)
+            return r.content, r.url, r.headers.get("content-type")
+
+    try:
+        return asyncio.run(get())
+    except ScraperError as exc:
+        raise fail(f"{target}: {exc.error_class}: {exc}", code=1) from None
+
+
 @app.command()
 @handles_config_errors
 def search(
