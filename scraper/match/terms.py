@@ -1,0 +1,82 @@
+"""How one normalized text token can match a term word (see ARABIC_MATCHING.md).
+
+A token is read as ``(و|ف)?(ب|ك|ل)?(ال)? + stem``, with ل + ال written لل; every reading is tried
+and the stem is looked up whole, so a term never matches inside an unrelated word (بيلاروسيا has
+no proclitic reading that leaves روسيا). A stem may also carry a nisba ending when the term ends
+in ي (إيراني → الإيرانية، والإيرانيين). No stemming beyond that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from scraper.match.query import WordPattern
+
+NISBA_ENDINGS = ("ه", "ان", "ين", "ون", "ات", "تان", "تين")
+_CONJ = ("", "و", "ف")
+_PREP = ("", "ب", "ك", "ل")
+MIN_STEM = 2
+
+
+class Reading(NamedTuple):
+    """One way to split a token: ``clitics`` are the peeled و/ف/ب/ك/ل letters (article apart)."""
+
+    stem: str
+    article: bool
+    clitics: str
+
+
+def readings(token: str) -> list[Reading]:
+    """Every proclitic split of a normalized token, the unsplit token first."""
+    out = [Reading(token, False, "")]
+    if not token or token[0] not in "وفبكلا":  # fast exit: most tokens start with a root letter
+        return out
+    for conj in _CONJ:
+        if not token.startswith(conj):
+            continue
+        rest = token[len(conj) :]
+        for prep in _PREP:
+            if prep and not rest.startswith(prep):
+                continue
+            _add_readings(out, rest[len(prep) :], conj + prep)
+    return out
+
+
+def _add_readings(out: list[Reading], stem: str, clitics: str) -> None:
+    if clitics and len(stem) >= MIN_STEM:
+        out.append(Reading(stem, False, clitics))
+    if clitics.endswith("ل"):
+        # ل + ال is written لل, and ل + الل (الليل) is written لل too (لليل).
+        if stem.startswith("ل"):
+            if len(stem) - 1 >= MIN_STEM:
+                out.append(Reading(stem[1:], True, clitics))
+            out.append(Reading(stem, True, clitics))
+    elif stem.startswith("ال") and len(stem) - 2 >= MIN_STEM:
+        out.append(Reading(stem[2:], True, clitics))
+
+
+def nisba_bases(stem: str) -> Iterator[str]:
+    """Bases ending in ي that ``stem`` extends by a nisba ending (ايرانيين → ايراني)."""
+    for ending in NISBA_ENDINGS:
+        n = len(ending)
+        if len(stem) > n + 1 and stem.endswith(ending) and stem[-n - 1] == "ي":
+            yield stem[:-n]
+
+
+def stem_matches(stem: str, article: bool, pattern: WordPattern) -> bool:
+    """Does one reading of a token match one word pattern?"""
+    if pattern.need_article and not article:
+        return False
+    if pattern.prefix:
+        return stem.startswith(pattern.base)
+    if stem == pattern.base:
+        return True
+    return pattern.nisba and pattern.base in nisba_bases(stem)
+
+
+def continuation_matches(token: str, pattern: WordPattern) -> bool:
+    """Later words of a phrase may take only the article, not و/ف/ب/ك/ل."""
+    if stem_matches(token, False, pattern):
+        return True
+    return token.startswith("ال") and stem_matches(token[2:], True, pattern)
