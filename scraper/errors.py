@@ -100,3 +100,9 @@ class QuerySyntaxError(ScraperError):
 
     def __str__(self) -> str:
         return f"{self.message} at position {self.position}\n  {self.query}\n  {' ' * self.position}^"
+
+
+class DecompressionBomb(TooLarge):
+    """A compressed body decodes to far more than was sent (past the size cap or the ratio guard)."""
+
+    error_class = "decompression_bomb"
