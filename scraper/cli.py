@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
 
+from scraper.cli_common import fail, handles_config_errors
 from scraper.config import Config, Settings, load_config, parse_duration
-from scraper.errors import ConfigError, QuerySyntaxError, ScraperError
+from scraper.errors import ScraperError
 from scraper.logs import setup_logging
 
 app = typer.Typer(help="Watch Arabic news sources, store every article, alert on tracked topics.",
@@ -32,27 +31,6 @@ app.add_typer(alerts_app, name="alerts")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="sources.yaml (default $SCRAPER_CONFIG "
                                                 "or ./sources.yaml)")]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def handles_config_errors(fn: F) -> F:
-    """Turn configuration and query errors into exit status 2 with the message, not a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (ConfigError, QuerySyntaxError) as exc:
-            raise fail(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
 def load(config: Path | None) -> tuple[Settings, Config]:
     settings = Settings.from_env()
     return settings, load_config(config or settings.config_path)
@@ -128,14 +106,13 @@ def db_downgrade(revision: str = typer.Argument(..., help="target revision, e.g.
 @handles_config_errors
 def sources_check(config: ConfigOpt = None) -> None:
     """Validate sources.yaml: schema, channels, rule queries."""
+    from scraper.cli_rules import print_collisions, resolve_rule
     from scraper.pipeline import Runtime
 
     _settings, cfg = load(config)
-    try:
-        Runtime.build_rules(cfg)
-    except QuerySyntaxError as exc:
-        rule = getattr(exc, "rule_name", "?")
-        raise fail(f"rule {rule!r}: {exc}") from None
+    Runtime.build_rules(cfg)
+    for rule in cfg.rules:
+        print_collisions(resolve_rule(rule.name, cfg, None, []))
     typer.echo(f"ok: {len(cfg.sources)} sources, {len(cfg.rules)} rules, {len(cfg.channels)} channels")
 
 
@@ -332,6 +309,36 @@ def demo(keep: Annotated[bool, typer.Option(help="keep the demo site running unt
 def show_config() -> None:
     """Print the effective settings, secrets masked."""
     typer.echo(json.dumps(Settings.from_env().masked(), indent=2, ensure_ascii=False))
+
+
+def _optional_config() -> Config | None:
+    """The configured sources.yaml when it exists (rules can then be named), else None."""
+    path = Path(Settings.from_env().config_path)
+    return load_config(path) if path.exists() else None
+
+
+def _register_modules() -> None:
+    from scraper.cli_rules import register as register_rules
+
+    register_rules(rules_app, _optional_config, handles_config_errors)
+
+
+_register_modules()
+
+
+def _optional_config() -> Config | None:
+    """The configured sources.yaml when it exists (rules can then be named), else None."""
+    path = Path(Settings.from_env().config_path)
+    return load_config(path) if path.exists() else None
+
+
+def _register_modules() -> None:
+    from scraper.cli_rules import register as register_rules
+
+    register_rules(rules_app, _optional_config, handles_config_errors)
+
+
+_register_modules()
 
 
 def main() -> None:  # pragma: no cover - console entry point
