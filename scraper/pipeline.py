@@ -31,7 +31,7 @@ from scraper.parse.sitemaps import parse_sitemap
 from scraper.schedule.policy import FAILING_AFTER, PollState, next_check
 from scraper.store import repo
 from scraper.store.db import session as open_session
-from scraper.store.tables import Article, FetchLog, SourceState, utcnow
+from scraper.store.tables import Article, FetchLog, SourceState, as_utc, utcnow
 
 MAX_NEW_ARTICLES_PER_PASS = 100  # a first pass over a huge sitemap should not hammer the site
 MAX_CHILD_SITEMAPS = 3
@@ -105,7 +105,8 @@ async def refresh_source(rt: Runtime, source: Source, now: datetime | None = Non
     return report
 
 
-async def _list_items(rt: Runtime, source: Source, result: FetchResult, now: datetime) -> tuple[list[FeedItem], int | None]:
+async def _list_items(rt: Runtime, source: Source, result: FetchResult,
+                      now: datetime) -> tuple[list[FeedItem], int | None]:
     """Bytes of the source's URL → article links, by kind."""
     ctype = result.headers.get("content-type")
     if source.kind == "feed":
@@ -261,6 +262,7 @@ def _record_check(rt: Runtime, source: Source, result: FetchResult | None, repor
             cache_control=headers.get("cache-control"), expires=headers.get("expires"),
             retry_after=report.retry_after, failed=failed)
         _apply_outcome(state, report, result, now, poll.consecutive_failures)
+        state.items_per_week = _publishing_rate(s, state, now)
         repo.log_fetch(s, FetchLog(source=source.name, url=source.url, checked_at=now, outcome=report.outcome,
                                    status=result.status if result else None, error_class=report.error_class,
                                    error=report.error, duration_ms=int((time.monotonic() - started) * 1000),
@@ -269,6 +271,17 @@ def _record_check(rt: Runtime, source: Source, result: FetchResult | None, repor
         s.commit()
     log_event("source.checked", source=source.name, url=source.url, outcome=report.outcome,
               items=report.items, new=report.new_articles, alerts=report.alerts_queued)
+
+
+def _publishing_rate(s, state: SourceState, now: datetime) -> float | None:  # type: ignore[no-untyped-def]
+    """New articles per week over the last week (scaled for younger sources); None in the first day,
+    when there is no history to go by and the policy adapts from each check's new-item count."""
+    age = now - (as_utc(state.created_at) or now)
+    if age < timedelta(days=1):
+        return None
+    window = min(age, timedelta(days=7))
+    count = repo.recent_new_article_count(s, state.name, now - window)
+    return count * timedelta(days=7).total_seconds() / window.total_seconds()
 
 
 def _apply_outcome(state: SourceState, report: RefreshReport, result: FetchResult | None, now: datetime,
