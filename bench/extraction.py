@@ -1,0 +1,163 @@
+"""Body-extraction benchmark: token F1 and median ms/page, our extract_article vs trafilatura.extract.
+
+    .venv/bin/python bench/extraction.py [--corpus /work/shared/corpus] [--write bench/RESULTS.extraction.md]
+
+Sets: (a) Arabic pages with body ground truth (CNN Arabic x2, LBC: full text; assabah: must/must-not
+snippets), (b) the 181-page scrapinghub English benchmark. Also: the 8 date-labelled Arabic pages, and
+how often our tabular Hijri conversion agrees with Umm al-Qura (hijridate), when it is installed.
+Needs trafilatura in the venv (pip install trafilatura); everything else is the project's own code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scraper.extract.article import extract_article
+from scraper.extract.hijri import hijri_to_gregorian
+
+_TOKEN = re.compile(r"\w+")
+
+
+def token_f1(predicted: str, truth: str) -> float:
+    """Bag-of-tokens F1 (the scrapinghub benchmark's measure): 0 for an empty prediction."""
+    p, t = Counter(_TOKEN.findall(predicted.lower())), Counter(_TOKEN.findall(truth.lower()))
+    common = sum((p & t).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(p.values()), common / sum(t.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def ours(html: str, url: str) -> str:
+    return extract_article(html, url).body
+
+
+def trafilatura_body(html: str, url: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html, url=url) or ""
+
+
+def run(extractor: Callable[[str, str], str], pages: list[tuple[str, str, str]]) -> tuple[list[float], list[float]]:
+    """(F1 per page, ms per page). Exceptions count as an empty body: a crash is a miss."""
+    scores, times = [], []
+    for html, url, truth in pages:
+        start = time.perf_counter()
+        try:
+            body = extractor(html, url)
+        except Exception:  # the benchmark must finish; a failing page scores 0
+            body = ""
+        times.append((time.perf_counter() - start) * 1000)
+        scores.append(token_f1(body, truth))
+    return scores, times
+
+
+def arabic_pages(corpus: Path) -> list[tuple[str, str, str]]:
+    art = corpus / "articles"
+    cnn_truth = (art / "arabic.cnn.com/cnn-arabic-2013-syria-clashes.txt").read_text()
+    cnn_url = "http://arabic.cnn.com/2013/middle_east/8/3/syria.clashes/index.html"
+    lbc_url = json.loads((art / "lbcgroup.tv/lbcgroup-2026-01-08.meta.json").read_text())["url"]
+    return [
+        ((art / "arabic.cnn.com/cnn-arabic-2013-syria-clashes.html").read_text(), cnn_url, cnn_truth),
+        ((art / "arabic.cnn.com/cnn-arabic-2013-syria-clashes.goose3.html").read_text(), cnn_url, cnn_truth),
+        ((art / "lbcgroup.tv/lbcgroup-2026-01-08.html").read_text(), lbc_url,
+         (art / "lbcgroup.tv/lbcgroup-2026-01-08.txt").read_text()),
+    ]
+
+
+def english_pages(corpus: Path) -> list[tuple[str, str, str]]:
+    base = corpus / "articles/_benchmark-scrapinghub-en"
+    truth = json.loads((base / "ground-truth.json").read_text())
+    pages = []
+    for key, item in sorted(truth.items()):
+        html = gzip.decompress((base / "html" / f"{key}.html.gz").read_bytes()).decode("utf-8", "replace")
+        pages.append((html, item["url"], item["articleBody"]))
+    return pages
+
+
+def snippet_check(corpus: Path, extractor: Callable[[str, str], str]) -> str:
+    art = corpus / "articles/assabah.com.tn"
+    gt = json.loads((art / "assabah-sudan-interview.json").read_text())
+    body = extractor((art / "assabah-sudan-interview.html").read_text(), gt["url"])
+    hits = sum(s in body for s in gt["with"])
+    leaks = sum(s in body for s in gt["without"])
+    return f"{hits}/{len(gt['with'])} must-have snippets, {leaks}/{len(gt['without'])} boilerplate leaks"
+
+
+def date_check(corpus: Path) -> str:
+    ok, lines = 0, []
+    for truth_file in sorted((corpus / "articles").glob("*/*.json")):
+        truth = json.loads(truth_file.read_text())
+        if "publication_date" not in truth:
+            continue
+        html = truth_file.with_suffix(".html").read_bytes()
+        raw = extract_article(html, truth["url"])
+        got = raw.published_at
+        good = got is not None and truth["publication_date"] in _local_dates(got)
+        ok += good
+        lines.append(f"  {truth_file.parent.name}: truth {truth['publication_date']}, got {got} "
+                     f"({raw.method.get('published_at')}) {'ok' if good else 'WRONG'}")
+    return "\n".join([f"dates: {ok}/{len(lines)} calendar dates right (UTC or UTC+1..+4 local)", *lines])
+
+
+def _local_dates(utc: object) -> set[str]:
+    # The ground truth is the page's local calendar date; Arab sites sit at UTC+1..+4.
+    return {(utc + timedelta(hours=h)).date().isoformat() for h in range(5)}  # type: ignore[operator]
+
+
+def hijri_check() -> str:
+    try:
+        from hijridate import Hijri
+    except ImportError:
+        return "hijri: hijridate not installed, agreement with Umm al-Qura not measured"
+    diffs: Counter[int] = Counter()
+    for year in range(1400, 1451):
+        for month in range(1, 13):
+            for day in (1, 10, 20, 29):
+                ours_d = hijri_to_gregorian(year, month, day)
+                theirs = Hijri(year, month, day).to_gregorian()
+                diffs[(ours_d - date(theirs.year, theirs.month, theirs.day)).days] += 1
+    total = sum(diffs.values())
+    shares = ", ".join(f"{d:+d} day: {n / total:.1%}" for d, n in sorted(diffs.items()))
+    return f"hijri (tabular vs Umm al-Qura via hijridate, 1400-1450 AH, {total} dates): {shares}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", default="/work/shared/corpus")
+    ap.add_argument("--write", default="")
+    args = ap.parse_args()
+    corpus = Path(args.corpus)
+    out = [f"command: .venv/bin/python bench/extraction.py --corpus {corpus}"]
+    for name, pages in (("arabic (CNN x2, LBC)", arabic_pages(corpus)), ("scrapinghub-en", english_pages(corpus))):
+        ours_f1, ours_ms = run(ours, pages)
+        traf_f1, traf_ms = run(trafilatura_body, pages)
+        o_ms, t_ms = statistics.median(ours_ms), statistics.median(traf_ms)
+        out.append(
+            f"{name}: {len(pages)} pages | F1 ours {statistics.mean(ours_f1):.3f} vs trafilatura "
+            f"{statistics.mean(traf_f1):.3f} | median ms ours {o_ms:.2f} vs trafilatura {t_ms:.2f} "
+            f"({t_ms / o_ms:.1f}x)"
+        )
+    out.append(f"assabah: ours {snippet_check(corpus, ours)}; trafilatura {snippet_check(corpus, trafilatura_body)}")
+    out.append(date_check(corpus))
+    out.append(hijri_check())
+    report = "\n".join(out)
+    print(report)
+    if args.write:
+        Path(args.write).write_text(f"# Extraction benchmark\n\n```\n{report}\n```\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""extract_article: one article page → ArticleDraft.
+
+Per-source selectors win; then JSON-LD; then OpenGraph/meta; then the generic extractor. The
+method that produced each field is recorded in ``ArticleDraft.method``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from scraper.config import Selectors
+from scraper.errors import ExtractionError
+from scraper.extract.boilerplate import DROP_TAGS, is_boilerplate_text
+from scraper.extract.dates import parse_date
+from scraper.extract.decode import decode_html, repair_mojibake
+from scraper.extract.fields import (
+    clean_author,
+    clean_title,
+    pick_author,
+    pick_canonical,
+    pick_date,
+    pick_language,
+    pick_title,
+    site_names,
+)
+from scraper.extract.generic import PARA_BREAK, extract_paragraphs
+from scraper.extract.metadata import read_json_ld, read_meta
+from scraper.models import ArticleDraft
+
+# JSON-LD articleBody is often a teaser; it wins over the generic body only when about as long.
+_LD_BODY_SHARE = 0.8
+
+
+def extract_article(
+    html: str | bytes,
+    url: str,
+    selectors: Selectors | None = None,
+    content_type: str | None = None,
+    now: datetime | None = None,
+) -> ArticleDraft:
+    """Extract title, body paragraphs, author, date, canonical URL. Raises ExtractionError when the
+    page has neither a title nor a body."""
+    text = _to_text(html, content_type)
+    if not text.strip():
+        raise ExtractionError(f"empty page: {url}")
+    tree = LexborHTMLParser(text)
+    if tree.body is None and tree.head is None:
+        raise ExtractionError(f"not an HTML page: {url}")
+    draft = ArticleDraft(url=url, title=None, paragraphs=[])
+    method = draft.method
+    if selectors is not None:
+        _apply_selectors(tree, selectors, draft, now)
+    meta, ld = read_meta(tree), read_json_ld(tree)
+    names = site_names(meta, ld, url)
+    _fill(draft, "title", pick_title(tree, ld, meta, names))
+    _fill(draft, "author", pick_author(tree, ld, meta))
+    _fill(draft, "published_at", pick_date(tree, ld, meta, url, now))
+    _fill(draft, "canonical_url", pick_canonical(tree, meta, url))
+    draft.language = pick_language(tree, meta)
+    if not draft.paragraphs:
+        paragraphs = extract_paragraphs(tree)
+        ld_paragraphs = _split_body(ld.body or "")
+        if ld_paragraphs and sum(map(len, ld_paragraphs)) >= _LD_BODY_SHARE * sum(map(len, paragraphs)):
+            draft.paragraphs, method["paragraphs"] = ld_paragraphs, "json-ld"
+        elif paragraphs:
+            draft.paragraphs, method["paragraphs"] = paragraphs, "generic"
+    draft.paragraphs = _tidy(draft.paragraphs, draft.title)
+    if not draft.title and not draft.paragraphs:
+        raise ExtractionError(f"no title and no body found: {url}")
+    return draft
+
+
+def _to_text(html: str | bytes, content_type: str | None) -> str:
+    if isinstance(html, bytes):
+        return decode_html(html, content_type)[0]
+    return repair_mojibake(html)[0] if "Ø" in html or "Ù" in html else html
+
+
+def _fill(draft: ArticleDraft, name: str, found: tuple[object, str | None]) -> None:
+    """Set a field from (value, method) unless selectors already set it."""
+    value, how = found
+    if getattr(draft, name) is None and value is not None and how is not None:
+        setattr(draft, name, value)
+        draft.method[name] = how
+
+
+def _apply_selectors(tree: LexborHTMLParser, sel: Selectors, draft: ArticleDraft, now: datetime | None) -> None:
+    for css in sel.remove:
+        for node in _outermost(tree.css(css)):
+            node.decompose()
+    if sel.title and (node := tree.css_first(sel.title)) is not None:
+        _set(draft, "title", clean_title(node.text(), set()))
+    if sel.author and (node := tree.css_first(sel.author)) is not None:
+        _set(draft, "author", clean_author(node.text()))
+    if sel.date and (node := tree.css_first(sel.date)) is not None:
+        raw = node.attributes.get("datetime") or node.attributes.get("content") or node.text()
+        _set(draft, "published_at", parse_date(raw or "", now))
+    if sel.body:
+        nodes = _outermost(tree.css(sel.body))
+        _set(draft, "paragraphs", [p for node in nodes for p in _node_paragraphs(node)] or None)
+
+
+def _set(draft: ArticleDraft, name: str, value: object) -> None:
+    if value:
+        setattr(draft, name, value)
+        draft.method[name] = "selectors"
+
+
+def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """Drop matches nested in earlier matches (decomposing both would free memory twice)."""
+    seen: set[int] = set()
+    out = []
+    for node in nodes:
+        parent, nested = node.parent, False
+        for _ in range(256):
+            if parent is None:
+                break
+            if parent.mem_id in seen:
+                nested = True
+                break
+            parent = parent.parent
+        if not nested:
+            seen.add(node.mem_id)
+            out.append(node)
+    return out
+
+
+def _node_paragraphs(node: LexborNode) -> list[str]:
+    """A selector-chosen body: its blocks' text, with scripts and <br>s handled like the generic path."""
+    node.strip_tags(DROP_TAGS)
+    for br in node.css("br"):
+        br.insert_before(PARA_BREAK)
+    blocks = node.css("p, h2, h3, h4, h5, h6, li, blockquote, pre") or [node]
+    return [line for block in blocks for line in _split_body(block.text(deep=True))]
+
+
+def _split_body(text: str) -> list[str]:
+    if "<" in text and ">" in text:  # some sites put HTML into articleBody
+        fragment = LexborHTMLParser(text.replace("\n", " "))
+        for br in fragment.css("br"):
+            br.replace_with("\n")
+        blocks = fragment.css("p, li, h2, h3, h4")
+        text = "\n".join(b.text() for b in blocks) if blocks else (fragment.body.text() if fragment.body else "")
+    lines = (" ".join(part.split()) for part in text.replace(PARA_BREAK, "\n").split("\n"))
+    return [line for line in lines if line]
+
+
+def _tidy(paragraphs: list[str], title: str | None) -> list[str]:
+    out: list[str] = []
+    for line in paragraphs:
+        if line == title or (out and out[-1] == line) or is_boilerplate_text(line):
+            continue
+        out.append(line)
+    return out

@@ -1,0 +1,129 @@
+"""Pick title, author, publication date and canonical URL from the sources a page offers, best
+first, recording which method won. Runs before body extraction (which prunes the tree)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urljoin
+
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract.date_words import fold
+from scraper.extract.dates import parse_date
+from scraper.extract.metadata import AUTHOR_KEYS, DATE_KEYS, JsonLdArticle, MetaTags
+
+_SEPARATORS = re.compile(r"\s+(?:[-|–—:»«•·]|::)\s+")
+_VISIBLE_DATE = (
+    "[itemprop=datePublished], [class*=date], [class*=time], [class*=publish], [class*=created], "
+    "[class*=posted], [id*=date], [id*=time], [class*=Date], [class*=Time], [class*=timestamp]"
+)
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:[/-]|$)")
+_BYLINE_PREFIX = re.compile(r"^(?:by|par|von|بقلم|كتب|كتبت|كتبه|إعداد|اعداد|تحرير)\s*[:：-]?\s*", re.I)
+_MAX_VISIBLE = 40  # date-looking elements tried before giving up
+
+
+def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, site_names: set[str]
+               ) -> tuple[str | None, str | None]:
+    h1 = tree.css_first("h1")
+    h1_text = " ".join(h1.text().split()) if h1 is not None else ""
+    title_tag = tree.css_first("title")
+    for value, method in (
+        (ld.headline, "json-ld"),
+        (meta.values.get("og:title"), "opengraph"),
+        (meta.values.get("twitter:title"), "meta"),
+        (title_tag.text() if title_tag is not None else None, "title-tag"),
+        (h1_text, "generic"),
+    ):
+        title = clean_title(value or "", site_names, h1_text)
+        if title:
+            return title, method
+    return None, None
+
+
+def clean_title(title: str, site_names: set[str], h1_text: str = "") -> str:
+    """Strip " - Site name" / " | اسم الموقع" (or a leading "Site - ") from a title."""
+    title = " ".join(title.split())
+    parts = _SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    h1_key = fold(h1_text).casefold()
+    for part in parts:  # the on-page headline settles it when it is one of the parts
+        if h1_key and fold(part).casefold() == h1_key:
+            return part
+    names = {fold(n).casefold() for n in site_names if n}
+    if _is_site(parts[-1], names) or (" | " in title and len(parts[-1].split()) <= 5 < len(title.split())):
+        return clean_title(title[: title.rfind(parts[-1])].rstrip(" -|–—:»«•·"), site_names, h1_text)
+    if _is_site(parts[0], names):
+        return clean_title(title[len(parts[0]):].lstrip(" -|–—:»«•·"), site_names, h1_text)
+    return title
+
+
+def _is_site(part: str, names: set[str]) -> bool:
+    key = fold(part).casefold().strip()
+    return bool(key) and any(key == n or (len(key) > 3 and (key in n or n in key)) for n in names)
+
+
+def site_names(meta: MetaTags, ld: JsonLdArticle, url: str) -> set[str]:
+    host = re.sub(r"^www\.", "", url.split("/")[2]) if url.count("/") >= 2 else ""
+    keys = ("og:site_name", "application-name", "twitter:site", "author", "apple-mobile-web-app-title")
+    names = {meta.values.get(k, "").lstrip("@") for k in keys} | {ld.publisher or "", host}
+    return {n for n in names if n and not n.startswith("http")}
+
+
+def pick_author(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags) -> tuple[str | None, str | None]:
+    if ld.author:
+        return clean_author(ld.author), "json-ld"
+    for key in AUTHOR_KEYS:
+        value = meta.values.get(key, "")
+        if value and not value.startswith(("http://", "https://", "@")):
+            return clean_author(value), "meta"
+    node = tree.css_first('[itemprop=author] [itemprop=name], [itemprop=author], [rel=author], .byline, .author')
+    if node is not None:
+        text = " ".join(node.text().split())
+        if 2 < len(text) < 80:
+            return clean_author(text), "generic"
+    return None, None
+
+
+def clean_author(value: str) -> str:
+    return _BYLINE_PREFIX.sub("", " ".join(value.split())).strip()
+
+
+def pick_date(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, url: str, now: datetime | None
+              ) -> tuple[datetime | None, str | None]:
+    if ld.date and (found := parse_date(ld.date, now)):
+        return found, "json-ld"
+    for key in DATE_KEYS:
+        value = meta.values.get(key)
+        if value and (found := parse_date(value, now)):
+            return found, "opengraph" if ":" in key and key.startswith(("article", "og")) else "meta"
+    for node in tree.css("time[datetime]"):
+        if found := parse_date(node.attributes.get("datetime") or "", now):
+            return found, "time-tag"
+    for node in tree.css(_VISIBLE_DATE)[:_MAX_VISIBLE]:
+        text = node.attributes.get("content") or node.text(deep=True)
+        if text and len(text) < 200 and (found := parse_date(text, now)):
+            return found, "text"
+    m = _URL_DATE.search(url)
+    if m and (found := parse_date(f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}")):
+        return found, "url"
+    return None, None
+
+
+def pick_canonical(tree: LexborHTMLParser, meta: MetaTags, url: str) -> tuple[str | None, str | None]:
+    link = tree.css_first("link[rel=canonical][href]")
+    href = (link.attributes.get("href") or "").strip() if link is not None else ""
+    if href:
+        return urljoin(url, href), "link"
+    og = meta.values.get("og:url", "").strip()
+    if og:
+        return urljoin(url, og), "opengraph"
+    return None, None
+
+
+def pick_language(tree: LexborHTMLParser, meta: MetaTags) -> str | None:
+    html = tree.css_first("html")
+    lang = (html.attributes.get("lang") or "") if html is not None else ""
+    lang = lang or meta.values.get("og:locale", "") or meta.values.get("content-language", "")
+    return lang.replace("_", "-").split("-")[0].lower() or None

@@ -1,0 +1,156 @@
+"""Page metadata: JSON-LD (NewsArticle and friends), OpenGraph and plain <meta> tags.
+
+Each reader returns raw strings; dates are parsed by the caller so the method that produced the
+value can be recorded. Broken JSON-LD (trailing commas, raw newlines, HTML comments) is tolerated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+ARTICLE_TYPES = frozenset(
+    {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+     "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "report"}
+)
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_COMMENTS = re.compile(r"^\s*(?:<!--|//<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\]\]>|\]\]>)\s*$")
+_JSON_FIELD = re.compile(r'"(headline|datePublished|articleBody)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+# Meta names that carry the publication date, best first.
+DATE_KEYS = (
+    "article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+    "publish-date", "publish_date", "published_time", "article.published", "dc.date.issued",
+    "dcterms.issued", "dc.date", "dcterms.date", "sailthru.date", "parsely-pub-date", "date",
+    "article:published", "og:article:published_time", "datecreated", "creation_date_article",
+)
+AUTHOR_KEYS = ("author", "article:author", "dc.creator", "byl", "sailthru.author", "parsely-author",
+               "twitter:creator")
+
+
+@dataclass
+class JsonLdArticle:
+    headline: str | None = None
+    body: str | None = None
+    date: str | None = None
+    author: str | None = None
+    publisher: str | None = None
+
+
+@dataclass
+class MetaTags:
+    values: dict[str, str] = field(default_factory=dict)  # lower-cased property/name/itemprop → content
+
+    def first(self, keys: tuple[str, ...]) -> str | None:
+        for key in keys:
+            value = self.values.get(key)
+            if value:
+                return value
+        return None
+
+
+def read_meta(tree: LexborHTMLParser) -> MetaTags:
+    """One pass over <meta>; the first occurrence of a key wins (later ones are often related items)."""
+    values: dict[str, str] = {}
+    for node in tree.css("meta[content]"):
+        attrs = node.attributes
+        content = (attrs.get("content") or "").strip()
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop"):
+            key = attrs.get(attr)
+            if key:
+                values.setdefault(key.strip().lower(), content)
+    return MetaTags(values)
+
+
+def read_json_ld(tree: LexborHTMLParser) -> JsonLdArticle:
+    """The first article-typed object in any ld+json block, with the best value for each field."""
+    found = JsonLdArticle()
+    for script in tree.css('script[type="application/ld+json"]'):
+        raw = script.text(deep=True)
+        data = _loads(raw)
+        objects = list(_walk(data)) if data is not None else []
+        for obj in objects:
+            if _is_article(obj):
+                _merge(found, obj, objects)
+        if data is None:  # unparseable: pull the obvious string fields out by pattern
+            _merge_fields_by_regex(found, raw)
+    return found
+
+
+def _loads(raw: str) -> Any:
+    text = _COMMENTS.sub("", raw.strip()).strip().rstrip(";")
+    for candidate in (text, _TRAILING_COMMA.sub(r"\1", text)):
+        try:
+            return json.loads(candidate, strict=False)  # strict=False: raw newlines inside strings
+        except ValueError:
+            continue
+    return None
+
+
+def _walk(data: Any) -> Any:
+    """Every dict in the JSON tree (iterative: no recursion limit on hostile input)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    t = obj.get("@type")
+    items = t if isinstance(t, list) else [t]
+    return {x.lower().rsplit("/", 1)[-1] for x in items if isinstance(x, str)}
+
+
+def _is_article(obj: dict[str, Any]) -> bool:
+    return bool(_types(obj) & ARTICLE_TYPES)
+
+
+def _merge(found: JsonLdArticle, obj: dict[str, Any], objects: list[dict[str, Any]]) -> None:
+    found.headline = found.headline or _text(obj.get("headline") or obj.get("name"))
+    found.body = found.body or _text(obj.get("articleBody"))
+    found.date = found.date or _text(obj.get("datePublished") or obj.get("dateCreated"))
+    found.author = found.author or author_name(obj.get("author") or obj.get("creator"), objects)
+    found.publisher = found.publisher or author_name(obj.get("publisher"), objects)
+
+
+def _merge_fields_by_regex(found: JsonLdArticle, raw: str) -> None:
+    for key, value in _JSON_FIELD.findall(raw):
+        try:
+            text = json.loads(f'"{value}"', strict=False)
+        except ValueError:
+            continue
+        attr = {"headline": "headline", "datePublished": "date", "articleBody": "body"}[key]
+        if not getattr(found, attr):
+            setattr(found, attr, text.strip() or None)
+
+
+def author_name(value: Any, objects: list[dict[str, Any]] | None = None) -> str | None:
+    """Authors come as a string, {"name": ...}, {"@id": ...} pointing into @graph, or lists of these."""
+    items = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in items[:10]:
+        if isinstance(item, dict) and "name" not in item and "@id" in item and objects:
+            item = next((o for o in objects if o.get("@id") == item["@id"] and "name" in o), item)
+        name = _text(item.get("name") if isinstance(item, dict) else item)
+        if name and not name.startswith(("http://", "https://")) and name not in names:
+            names.append(name)
+    return ", ".join(names) or None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str)), None)
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("@value")
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
