@@ -225,5 +225,112 @@ def cluster_quality(docs: list[dict], bands: int, rows: int, threshold: float, o
     return sum(ps) / len(ps), sum(rs) / len(rs), min(rs)
 
 
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def _random_signature(rng: random.Random):
+    from array import array
+
+    from scraper.dedupe.fingerprint import NUM_BINS, Signature
+
+    vals = array("I")
+    vals.frombytes(rng.randbytes(4 * NUM_BINS))
+    return Signature(tuple(vals), 150 + rng.randrange(400))
+
+
+def cmd_scale(total: int = 1_000_000, queries: int = 2000) -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from scraper.dedupe.fingerprint import Signature
+    from scraper.dedupe.stories import StoryIndex
+
+    rng = random.Random(SEED)
+    t0 = datetime(2024, 5, 1, tzinfo=UTC)
+    step = timedelta(days=7) / total  # the whole set inside one 7-day window
+    rss0 = _rss_mib()
+    index = StoryIndex()
+    kept = []
+    start = time.perf_counter()
+    for i in range(total):
+        sig = _random_signature(rng)
+        index.add(i + 1, sig, t0 + step * i)
+        if i % (total // 500) == 0:
+            kept.append(sig)
+    build = time.perf_counter() - start
+    rss1 = _rss_mib()
+    grown = rss1 - rss0
+    print(f"index of {len(index):,} synthetic signatures: built in {build:.0f} s ({build / total * 1e6:.0f} µs/add), "
+          f"RSS +{grown:.0f} MiB ({grown * 2**20 / total:.0f} B/article)")
+    now = t0 + timedelta(days=7)
+    # Half the queries are unseen texts, half are near copies (a quarter of the bins changed).
+    probes = []
+    for q in range(queries):
+        if q % 2:
+            base = list(rng.choice(kept).values)
+            for j in rng.sample(range(len(base)), len(base) // 4):
+                base[j] = rng.getrandbits(32)
+            probes.append((True, Signature(tuple(base), 300)))
+        else:
+            probes.append((False, _random_signature(rng)))
+    times, hits = [], 0
+    for is_copy, sig in probes:
+        t = time.perf_counter()
+        found = index.find(sig, around=now)
+        times.append(time.perf_counter() - t)
+        hits += is_copy and bool(found) and found[0][1] >= 0.3
+    times.sort()
+    print(f"find() over {len(index):,}: mean {sum(times) / len(times) * 1e3:.3f} ms, "
+          f"p50 {times[len(times) // 2] * 1e3:.3f} ms, p99 {times[int(len(times) * 0.99)] * 1e3:.3f} ms; "
+          f"near copies found {hits}/{queries // 2}")
+    del index
+    sqlite_size(100_000)
+
+
+def sqlite_size(n: int) -> None:
+    import os
+    import sqlite3
+    import tempfile
+    import time
+
+    from scraper.dedupe.stories import BANDS, band_keys
+
+    rng = random.Random(SEED + 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        for layout, ddl in (
+            ("rowid table + index(band_key)",
+             "CREATE TABLE band (band_key BLOB NOT NULL, article_id INTEGER NOT NULL, published_at INTEGER NOT NULL);"
+             "CREATE INDEX band_key_ix ON band(band_key);"),
+            ("WITHOUT ROWID, PRIMARY KEY(band_key, article_id)",
+             "CREATE TABLE band (band_key BLOB NOT NULL, article_id INTEGER NOT NULL, published_at INTEGER NOT NULL,"
+             " PRIMARY KEY (band_key, article_id)) WITHOUT ROWID;"),
+        ):
+            path = os.path.join(tmp, f"{len(layout)}.db")
+            db = sqlite3.connect(path)
+            db.executescript(ddl)
+            sigs = []
+            for i in range(n):
+                sig = _random_signature(rng)
+                if i % 100 == 0:
+                    sigs.append(sig)
+                ts = 1_714_521_600 + i * 6
+                db.executemany("INSERT INTO band VALUES (?, ?, ?)", [(k, i + 1, ts) for k in band_keys(sig)])
+            db.commit()
+            db.execute("VACUUM")
+            size = os.path.getsize(path)
+            marks = ",".join("?" * BANDS)
+            t = time.perf_counter()
+            for sig in sigs:
+                db.execute(f"SELECT article_id FROM band WHERE band_key IN ({marks})", band_keys(sig)).fetchall()
+            q = (time.perf_counter() - t) / len(sigs)
+            db.close()
+            print(f"SQLite {layout}: {n:,} articles × {BANDS} keys = {size / 2**20:.0f} MiB "
+                  f"({size / n:.0f} B/article; 1M ≈ {size / n * 1e6 / 2**30:.2f} GiB); "
+                  f"band_key IN (...) lookup {q * 1e3:.3f} ms")
+
+
 if __name__ == "__main__":
-    {"build": cmd_build, "quality": cmd_quality}[sys.argv[1] if len(sys.argv) > 1 else "build"]()
+    commands = {"build": cmd_build, "quality": cmd_quality, "scale": cmd_scale}
+    commands[sys.argv[1] if len(sys.argv) > 1 else "build"]()

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 from scraper.dedupe.fingerprint import Signature
 
-MERGE_AT = 65_536  # pending keys before a merge: bounds both dict memory and merge frequency
+MERGE_AT = 65_536  # pending keys before a merge (or an eighth of the merged part, whichever is larger,
+# so merges stay amortized O(log n) per key as a day fills up instead of O(n))
 _SLOT_BITS = 24
 _SLOT_MASK = (1 << _SLOT_BITS) - 1
 _MAX_SLOTS = 1 << _SLOT_BITS  # 16.7M articles per day
@@ -49,20 +50,19 @@ class DayPartition:
         self.shingle_sizes.append(sig.shingle_size)
         self.values.extend(sig.values)
         for key in keys:
-            self.pending.setdefault(_prefix(key), []).append(slot)
+            self.pending.setdefault(key_prefix(key), []).append(slot)
         self.pending_keys += len(keys)
-        if self.pending_keys >= MERGE_AT:
+        if self.pending_keys >= max(MERGE_AT, len(self.frozen) >> 3):
             self._merge()
 
     def candidates(
-        self, keys: list[bytes], lo: float | None, hi: float | None
+        self, prefixes: list[int], lo: float | None, hi: float | None
     ) -> Iterator[tuple[int, int, Signature]]:
-        """(article id, story id, signature) of each article sharing a band key, within [lo, hi]."""
+        """(article id, story id, signature) of each article sharing a band key prefix, within [lo, hi]."""
         slots: set[int] = set()
         frozen = self.frozen
         n = len(frozen)
-        for key in keys:
-            prefix = _prefix(key)
+        for prefix in prefixes:
             slots.update(self.pending.get(prefix, ()))
             i = bisect_left(frozen, prefix << _SLOT_BITS)
             while i < n and frozen[i] >> _SLOT_BITS == prefix:
@@ -91,5 +91,5 @@ class DayPartition:
         self.pending_keys = 0
 
 
-def _prefix(key: bytes) -> int:
+def key_prefix(key: bytes) -> int:
     return int.from_bytes(key[:5], "big")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from scraper.dedupe.fingerprint import Signature
-from scraper.dedupe.partition import DayPartition
+from scraper.dedupe.partition import DayPartition, key_prefix
 from scraper.dedupe.similarity import DEFAULT_THRESHOLD, story_similarity
 
 BANDS = 42  # 42 bands × 3 rows of the 128 bins: candidate probability 0.68 at J=0.3, 0.996 at J=0.5
@@ -121,9 +121,12 @@ class StoryIndex:
             lo, hi = (around - self.window).timestamp(), (around + self.window).timestamp()
         elif self._latest is not None:  # days are evicted whole; trim the oldest one to the window
             lo = (self._latest - self.window).timestamp()
+        prefixes = [key_prefix(k) for k in keys]
         found: list[tuple[int, int, float]] = []
-        for part in self._days.values():
-            for aid, story, other in part.candidates(keys, lo, hi):
+        for day, part in self._days.items():
+            if (lo is not None and (day + 1) * 86_400 <= lo) or (hi is not None and day * 86_400 > hi):
+                continue  # the whole day is outside the time range
+            for aid, story, other in part.candidates(prefixes, lo, hi):
                 found.append((aid, story, story_similarity(signature, other)))
         found.sort(key=lambda t: (-t[2], t[0]))
         return found
