@@ -161,6 +161,8 @@ def sources_status(config: ConfigOpt = None,
         err = "—"
         if r.last_error_class:
             err = f"{r.last_error_class} {_ago(r.last_error_at)}: {(r.last_error or '')[:60]}"
+        if r.last_warning_class:
+            err += f" · warning {r.last_warning_class}: {(r.last_warning or '')[:40]}"
         table.add_row(r.name, r.status, _ago(r.last_success_at), err, f"{r.items_per_day:g}",
                       f"{_fmt_seconds(r.latency_p50_s)} / {_fmt_seconds(r.latency_p95_s)}", _ago(r.next_check_at))
     Console(width=200).print(table)

@@ -7,6 +7,7 @@ extract → normalize → dedupe (URL, content, story) → store → match rules
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -36,6 +37,8 @@ from scraper.store.tables import Article, FetchLog, SourceState, as_utc, utcnow
 MAX_NEW_ARTICLES_PER_PASS = 100  # a first pass over a huge sitemap should not hammer the site
 MAX_CHILD_SITEMAPS = 3
 STORY_WINDOW_DAYS = 7
+UNCONDITIONAL_EVERY = timedelta(hours=6)
+DRIFT_RATIO = 0.3  # an article body under 30% of the source's usual length suggests broken extraction
 
 
 @dataclass
@@ -70,6 +73,7 @@ class RefreshReport:
     error_class: str | None = None
     error: str | None = None
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    unconditional: bool = False  # the check ignored the stored validators on purpose
     ttl_minutes: int | None = None  # the feed's own polling hint
     article_errors: list[str] = field(default_factory=list)
 
@@ -83,9 +87,12 @@ async def refresh_source(rt: Runtime, source: Source, now: datetime | None = Non
     with open_session(rt.engine) as s:
         state = repo.get_source_state(s, source.name)
     result: FetchResult | None = None
+    unconditional = _wants_unconditional(state, now)
     try:
-        result = await rt.fetcher.fetch(source.url, etag=state.etag, last_modified=state.last_modified,
+        result = await rt.fetcher.fetch(source.url, etag=None if unconditional else state.etag,
+                                        last_modified=None if unconditional else state.last_modified,
                                         allow_private=source.allow_private)
+        report.unconditional = unconditional
         if result.not_modified:
             report.outcome = "not_modified"
         else:
@@ -123,6 +130,14 @@ async def _list_items(rt: Runtime, source: Source, result: FetchResult,
         child_result = await rt.fetcher.fetch(child, allow_private=source.allow_private)
         items.extend(parse_sitemap(child_result.content, child_result.url, now).items)
     return items, None
+
+
+def _wants_unconditional(state: SourceState, now: datetime) -> bool:
+    """Some servers keep sending the same ETag/Last-Modified after the feed changed, so a conditional
+    GET would hide new items forever. Check without validators now and then to catch them."""
+    if state.validators_unreliable or state.last_unconditional_at is None:
+        return True
+    return now - as_utc(state.last_unconditional_at) >= UNCONDITIONAL_EVERY  # type: ignore[operator]
 
 
 def _canonical_or_none(url: str) -> str | None:
@@ -233,6 +248,7 @@ def _insert_article(rt: Runtime, s, source: Source, draft: ArticleDraft, hashes:
     )
     s.add(article)
     s.flush()
+    _note_extraction_quality(s, source.name, article.url, len(body), now)
     repo.add_url_aliases(s, article.id or 0, hashes)
     story = s.get(repo.Story, story_id)
     if story is not None and story.first_article_id is None:
@@ -243,6 +259,26 @@ def _insert_article(rt: Runtime, s, source: Source, draft: ArticleDraft, hashes:
                                   hits=[h.__dict__ for h in m.hits])
         alerts += repo.add_match_and_alerts(s, article, record, rt.channels_of(m.rule))
     return article, alerts
+
+
+def _note_extraction_quality(s, source: str, url: str, chars: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Warn on the source when a body comes out empty or far shorter than usual (a redesign broke the
+    selectors), and keep the moving average of body length."""
+    state = repo.get_source_state(s, source)
+    avg = state.avg_body_chars
+    warning = None
+    if chars == 0:
+        warning = ("extraction_empty", "article body extracted empty")
+    elif avg and avg > 500 and chars < DRIFT_RATIO * avg:
+        warning = ("extraction_drift", f"body of {chars} chars, usual is about {avg:.0f}")
+    if warning:
+        state.last_warning_class, state.last_warning = warning
+        state.last_warning_at = now
+        log_event("article.extraction_warning", logging.WARNING, source=source, url=url,
+                  warning_class=warning[0], detail=warning[1])
+    if chars:
+        state.avg_body_chars = chars if avg is None else 0.9 * avg + 0.1 * chars
+    s.add(state)
 
 
 def _record_check(rt: Runtime, source: Source, result: FetchResult | None, report: RefreshReport,
@@ -294,5 +330,19 @@ def _apply_outcome(state: SourceState, report: RefreshReport, result: FetchResul
         return
     state.last_success_at, state.failing = now, False
     state.articles_total += report.new_articles
-    if result is not None and not result.not_modified:
-        state.etag, state.last_modified = result.etag, result.last_modified
+    if result is None:
+        return
+    state.last_status = result.status
+    if result.not_modified:
+        return
+    body_hash = hashlib.sha256(result.content).hexdigest()
+    same_validators = bool(result.etag and result.etag == state.etag) or bool(
+        result.last_modified and result.last_modified == state.last_modified)
+    if report.unconditional:
+        state.last_unconditional_at = now
+        if state.body_hash and body_hash != state.body_hash and same_validators:
+            state.validators_unreliable = True
+            log_event("source.validators_lie", logging.WARNING, source=state.name, url=state.url,
+                      etag=result.etag, last_modified=result.last_modified)
+    state.body_hash = body_hash
+    state.etag, state.last_modified = result.etag, result.last_modified

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 04:40:04.404522
+Create Date: 2026-11-29 04:55:27.545100
 """
 from collections.abc import Sequence
 
@@ -55,6 +55,14 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('items_per_week', sa.Float(), nullable=True),
     sa.Column('articles_total', sa.Integer(), nullable=False),
+    sa.Column('last_status', sa.Integer(), nullable=True),
+    sa.Column('body_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('last_unconditional_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('validators_unreliable', sa.Boolean(), nullable=False),
+    sa.Column('avg_body_chars', sa.Float(), nullable=True),
+    sa.Column('last_warning_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('last_warning_class', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
+    sa.Column('last_warning', sa.Text(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')

@@ -33,6 +33,9 @@ class SourceHealth:
     items_per_day: float
     latency_p50_s: float | None
     latency_p95_s: float | None
+    last_warning_class: str | None = None  # extraction_empty | extraction_drift
+    last_warning: str | None = None
+    validators_unreliable: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
@@ -86,6 +89,7 @@ def source_health(session: Session, names: list[str] | None = None, now: datetim
             last_error_class=st.last_error_class, last_error=st.last_error,
             consecutive_failures=st.consecutive_failures, next_check_at=st.next_check_at,
             articles_total=st.articles_total, items_per_day=round(len(recent) / WINDOW.days, 2),
-            latency_p50_s=p50, latency_p95_s=p95,
+            latency_p50_s=p50, latency_p95_s=p95, last_warning_class=st.last_warning_class,
+            last_warning=st.last_warning, validators_unreliable=st.validators_unreliable,
         ))
     return out

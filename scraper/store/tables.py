@@ -47,6 +47,14 @@ class SourceState(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     items_per_week: float | None = None
     articles_total: int = 0
+    last_status: int | None = None
+    body_hash: str | None = Field(default=None, max_length=64)  # of the last full (200) listing body
+    last_unconditional_at: datetime | None = None
+    validators_unreliable: bool = False  # the server sent unchanged ETag/Last-Modified for a changed body
+    avg_body_chars: float | None = None  # moving average of extracted body length, to spot drift
+    last_warning_at: datetime | None = None
+    last_warning_class: str | None = Field(default=None, max_length=50)  # extraction_empty | extraction_drift
+    last_warning: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
 
 
