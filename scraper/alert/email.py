@@ -63,6 +63,7 @@ def _render_html(message: AlertMessage, title: str, published: str, terms: str) 
     e = html.escape
     url = str(art.get("url") or "")
     safe_href = e(url, quote=True) if url.startswith(("http://", "https://")) else "#"
+    snippet = html_snippet(str(art.get("snippet") or ""))
     return f"""<!doctype html>
 <html lang="ar" dir="rtl"><head><meta charset="utf-8"><title>{e(title)}</title></head>
 <body dir="rtl" style="font-family: 'Noto Naskh Arabic', Tahoma, Arial, sans-serif; line-height: 1.7;">
@@ -71,7 +72,7 @@ def _render_html(message: AlertMessage, title: str, published: str, terms: str) 
 <h2 style="margin:0.3em 0"><a href="{safe_href}">{_isolate_latin(e(title))}</a></h2>
 <p style="color:#444">المصدر: <bdi>{e(str(art.get('source')))}</bdi> · التاريخ: <bdi dir="ltr">{e(published)}</bdi></p>
 <p>الكلمات المطابقة: {e(terms)}</p>
-<blockquote style="border-right:3px solid #c90;margin:0;padding:0 1em">{html_snippet(str(art.get('snippet') or ''))}</blockquote>
+<blockquote style="border-right:3px solid #c90;margin:0;padding:0 1em">{snippet}</blockquote>
 <p><a href="{safe_href}" dir="ltr">{e(url)}</a></p>
 <p style="color:#999;font-size:80%">alert <bdi dir="ltr">{e(message.key)}</bdi></p>
 </div></body></html>
