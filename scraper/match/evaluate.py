@@ -32,13 +32,21 @@ class Unit:
 
 @dataclass(slots=True)
 class Context:
-    """What an expression sees: units per field (ANY, TITLE, BODY) and the term ids present."""
+    """What an expression sees: units per field (ANY, TITLE, BODY), and per field which units
+    hold each term id (so presence is one dict lookup and hits are collected without a scan)."""
 
     units: tuple[list[Unit], list[Unit], list[Unit]]
-    present: tuple[set[int], set[int], set[int]] = field(init=False)
+    present: tuple[dict[int, list[Unit]], ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.present = tuple({tid for u in us for tid in u.hits} for us in self.units)  # type: ignore[assignment]
+        present = []
+        for units in self.units:
+            where: dict[int, list[Unit]] = {}
+            for u in units:
+                for tid in u.hits:
+                    where.setdefault(tid, []).append(u)
+            present.append(where)
+        self.present = tuple(present)
 
 
 def compile_node(node: Node, index: TermIndex, where: int = ANY) -> Code:

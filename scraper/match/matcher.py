@@ -77,20 +77,51 @@ class _Rule:
     except_ids: frozenset[int]
 
 
-class _Article:
-    """The scanned title and paragraphs of one article, shared by every rule evaluated on it."""
+class _View:
+    """Title and body units of one article, with the evaluation contexts every rule shares."""
 
-    def __init__(self, index: TermIndex, title: str, paragraphs: list[str]) -> None:
+    def __init__(self, title: Unit, body: list[Unit], paragraphs: list[str]) -> None:
+        self.title = title
+        self.body = body  # only the paragraphs with hits
         self.paragraphs = paragraphs
-        self.title = Unit("title", 0, title, index.scan(title) if title else {})
-        self.body = [Unit("body", i, p, h) for i, p in enumerate(paragraphs) if (h := index.scan(p))]
-        self.hit_ids: set[int] = set(self.title.hits).union(*(u.hits for u in self.body))
+        self._contexts: dict[str, list[tuple[Unit, Context]]] = {}
+        self._doc: Context | None = None
+        self._empty: Context | None = None
         self._sentences: int | None = None
 
-    def total_sentences(self) -> int:
+    def document(self) -> Context:
+        if self._doc is None:
+            self._doc = Context(([self.title, *self.body], [self.title], self.body))
+        return self._doc
+
+    def units(self, scope: str) -> list[tuple[Unit, Context]]:
+        """(unit, context) for each paragraph or sentence with hits, the title first."""
+        if scope not in self._contexts:
+            units = [self.title, *self.body]
+            if scope == "sentence":
+                units = [s for u in units for s in split_sentences(u)]
+            self._contexts[scope] = [(u, Context(([u], [self.title], [u] if u.field == "body" else []))) for u in units]
+        return self._contexts[scope]
+
+    def empty(self) -> Context:
+        """The context of any unit without hits (only title: parts can make a rule true there)."""
+        if self._empty is None:
+            unit = Unit("body", -1, "", {})
+            self._empty = Context(([unit], [self.title], [unit]))
+        return self._empty
+
+    def total_units(self, scope: str) -> int:
+        if scope == "paragraph":
+            return 1 + len(self.paragraphs)
         if self._sentences is None:
             self._sentences = sum(count_sentences(t) for t in [self.title.text, *self.paragraphs])
         return self._sentences
+
+
+def _scan_article(index: TermIndex, title: str, paragraphs: list[str]) -> _View:
+    found = index.scan_many([title, *paragraphs])
+    body = [Unit("body", k - 1, paragraphs[k - 1], found[k]) for k in sorted(found) if k > 0]
+    return _View(Unit("title", 0, title, found.get(0, {})), body, paragraphs)
 
 
 class RuleIndex:
@@ -150,30 +181,32 @@ class RuleIndex:
 
     def match(self, title: str, paragraphs: list[str]) -> list[RuleMatch]:
         """Every rule that fires on the article, in the order the rules were given."""
-        art = _Article(self._terms, title, paragraphs)
+        art = _scan_article(self._terms, title, paragraphs)
+        hit_ids = set(art.title.hits).union(*(u.hits for u in art.body))
         candidates: set[int] = set()
-        for tid in art.hit_ids:
+        for tid in hit_ids:
             candidates.update(self._postings.get(tid, ()))
         out = []
         for rid in sorted(candidates):
-            m = self._match_rule(self._rules[rid], art)
+            m = self._match_rule(self._rules[rid], art, hit_ids)
             if m is not None:
                 out.append(m)
         return out
 
-    def _match_rule(self, rule: _Rule, art: _Article) -> RuleMatch | None:
-        title, body = art.title, art.body
-        if rule.except_ids & art.hit_ids:
-            title, body = _drop_excepted(title, rule.except_ids), [_drop_excepted(u, rule.except_ids) for u in body]
-        contexts = _contexts(rule, art, title, body)
+    def _match_rule(self, rule: _Rule, art: _View, hit_ids: set[int]) -> RuleMatch | None:
+        view = art
+        if not rule.except_ids.isdisjoint(hit_ids):
+            title = _drop_excepted(art.title, rule.except_ids)
+            view = _View(title, [_drop_excepted(u, rule.except_ids) for u in art.body], art.paragraphs)
+        contexts = _contexts(rule, view)
         hits: dict[tuple[str, int, int, int], Hit] = {}
         matched = False
         for ctx in contexts:
             if evaluate(rule.code, ctx):
                 matched = True
                 for tid, where, text in rule.positive:
-                    for u in ctx.units[where]:
-                        for _, _, cs, ce in u.hits.get(tid, ()):
+                    for u in ctx.present[where].get(tid, ()):
+                        for _, _, cs, ce in u.hits[tid]:
                             hits.setdefault((u.field, u.paragraph, cs, ce), Hit(text, u.field, u.paragraph, cs, ce))
         if not matched:
             return None
@@ -193,21 +226,13 @@ def _all_ids(code: Code) -> frozenset[int]:
     return frozenset().union(*(_all_ids(c) for c in code[1]))
 
 
-def _contexts(rule: _Rule, art: _Article, title: Unit, body: list[Unit]) -> list[Context]:
+def _contexts(rule: _Rule, view: _View) -> list[Context]:
     if rule.scope == "document":
-        return [Context(([title, *body], [title], body))]
-    units = [title, *body]
-    total = 1 + len(art.paragraphs)
-    if rule.scope == "sentence":
-        units = [s for u in units for s in split_sentences(u)]
-        total = art.total_sentences()
-    mine = [u for u in units if rule.term_ids.intersection(u.hits)]
-    out = [Context(([u], [title], [u] if u.field == "body" else [])) for u in mine]
-    if len(mine) < total:
-        # Every unit without the rule's terms evaluates alike (only title: parts can make it true).
-        empty = Unit("body", -1, "", {})
-        out.append(Context(([empty], [title], [empty])))
-    return out
+        return [view.document()]
+    mine = [ctx for u, ctx in view.units(rule.scope) if not rule.term_ids.isdisjoint(u.hits)]
+    if len(mine) < view.total_units(rule.scope):
+        mine.append(view.empty())
+    return mine
 
 
 def _drop_excepted(unit: Unit, except_ids: frozenset[int]) -> Unit:

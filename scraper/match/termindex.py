@@ -9,8 +9,8 @@ passes; only tokens that start a term reach Python code.
 from __future__ import annotations
 
 import re
-import unicodedata
-from itertools import compress
+from bisect import bisect_right
+from itertools import accumulate, chain, compress
 
 from scraper.match.query import Term, WordPattern
 from scraper.match.terms import continuation_matches, nisba_bases, readings, stem_matches
@@ -20,9 +20,16 @@ from scraper.normalize.text import TOKEN_RE, normalize_token
 HitRec = tuple[int, int, int, int]
 UnitHits = dict[int, list[HitRec]]
 
-_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]")
-_findall = TOKEN_RE.findall
-_finditer = TOKEN_RE.finditer
+# The shared tokenizer plus Arabic presentation forms inside Arabic runs: normalize_token applies
+# NFKC to such tokens, so offsets stay those of the original text and no per-paragraph check is needed.
+_ARABIC_CLASS_END = "\u0640\u200c\u200d]+"
+if _ARABIC_CLASS_END not in TOKEN_RE.pattern:
+    raise RuntimeError("scraper.normalize.text.TOKEN_RE changed; update the matcher's token pattern")
+MATCH_TOKEN_RE = re.compile(
+    TOKEN_RE.pattern.replace(_ARABIC_CLASS_END, "\u0640\u200c\u200d\ufb50-\ufdff\ufe70-\ufeff]+", 1)
+)
+_findall = MATCH_TOKEN_RE.findall
+_finditer = MATCH_TOKEN_RE.finditer
 MEMO_LIMIT = 300_000  # raw tokens; a long-running daemon sees an open vocabulary
 
 
@@ -74,9 +81,16 @@ class TermIndex:
 
     def scan(self, text: str) -> UnitHits:
         """Occurrences of every indexed term in ``text`` (one paragraph or the title)."""
-        if _PRESENTATION_FORMS.search(text):
-            return self._scan_presentation(text)
-        toks = _findall(text)
+        return self.scan_many([text]).get(0, {})
+
+    def scan_many(self, texts: list[str]) -> dict[int, UnitHits]:
+        """Occurrences per text (title, paragraphs), keyed by the index of the texts that have any.
+
+        All texts go through one ``map``/``compress`` pass (C loops); phrases never continue into
+        the next text.
+        """
+        per_text = list(map(_findall, texts))
+        toks = list(chain.from_iterable(per_text))
         found = list(map(self._memo.get, toks))
         if None in found:
             for i, f in enumerate(found):
@@ -85,37 +99,30 @@ class TermIndex:
         starts = list(compress(range(len(toks)), found))
         if not starts:
             return {}
-        hits: dict[int, list[tuple[int, int]]] = {}
+        ends = list(accumulate(map(len, per_text)))
+        local: dict[int, dict[int, list[tuple[int, int]]]] = {}
         for i in starts:
+            k = bisect_right(ends, i)
+            base = ends[k - 1] if k else 0
             for tid in found[i]:  # type: ignore[union-attr]
-                end = self._phrase_end(tid, toks, i)
-                if end >= 0:
-                    hits.setdefault(tid, []).append((i, end))
-        if not hits:
-            return {}
-        spans = [m.span() for m in _finditer(text)]
-        return {tid: [(s, e, spans[s][0], spans[e][1]) for s, e in hs] for tid, hs in hits.items()}
+                last = self._phrase_end(tid, toks, i, ends[k])
+                if last >= 0:
+                    local.setdefault(k, {}).setdefault(tid, []).append((i - base, last - base))
+        out: dict[int, UnitHits] = {}
+        for k, hits in local.items():
+            spans = [m.span() for m in _finditer(texts[k])]
+            out[k] = {tid: [(s, e, spans[s][0], spans[e][1]) for s, e in hs] for tid, hs in hits.items()}
+        return out
 
-    def _phrase_end(self, tid: int, toks: list[str], i: int) -> int:
-        """Index of the last token of term ``tid`` starting at ``i``, or -1 if it does not continue."""
+    def _phrase_end(self, tid: int, toks: list[str], i: int, limit: int) -> int:
+        """Index of the last token of term ``tid`` starting at ``i``, or -1 if it does not continue
+        before token ``limit``."""
         rest = self._rest.get(tid)
         if rest is None:
             return i
-        if i + len(rest) >= len(toks):
+        if i + len(rest) >= limit:
             return -1
         for k, pattern in enumerate(rest, start=i + 1):
             if not continuation_matches(normalize_token(toks[k]), pattern):
                 return -1
         return i + len(rest)
-
-    def _scan_presentation(self, text: str) -> UnitHits:
-        # NFKC changes lengths, so scan the normalized text and map offsets back to the original.
-        pieces: list[str] = []
-        origin: list[int] = []
-        for pos, ch in enumerate(text):
-            folded = unicodedata.normalize("NFKC", ch) if _PRESENTATION_FORMS.match(ch) else ch
-            pieces.append(folded)
-            origin.extend([pos] * len(folded))
-        origin.append(len(text))
-        hits = self.scan("".join(pieces))
-        return {tid: [(s, e, origin[cs], origin[ce - 1] + 1) for s, e, cs, ce in hs] for tid, hs in hits.items()}
