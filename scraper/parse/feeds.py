@@ -26,6 +26,7 @@ from scraper.parse.fields import (
     rewrite_arab_timezones,
     struct_to_utc,
 )
+from scraper.parse.xmlfix import repair_entities, transcode_undeclared
 from scraper.parse.xmlsafe import inspect_prolog, maybe_gunzip, refuse_entities
 
 FEED_ROOTS = {"rss", "feed", "rdf", "channel"}
@@ -39,7 +40,7 @@ _LINK_TEXT = re.compile(rb"<link>\s*(?:<!\[CDATA\[)?\s*([^<\]\s]+)")
 
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse a feed; raise ParseError (naming the cause) when ``body`` is not a usable feed."""
-    body = _checked_body(body)
+    body = _checked_body(body, content_type)
     try:
         fast = _parse_fast(body, url)
     except Exception as exc:  # a third-party parser on hostile bytes: any failure means "try the other"
@@ -58,19 +59,22 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     return slow
 
 
-def _checked_body(body: bytes) -> bytes:
+def _checked_body(body: bytes, content_type: str | None = None) -> bytes:
+    """Refuse what is not a feed (naming why); return the bytes both parsers should read."""
     if not body or not body.strip():
         raise ParseError("empty body: expected a feed")
     body = maybe_gunzip(body)
     prolog = inspect_prolog(body)
     refuse_entities(prolog, "feed")
-    if prolog.root == "html" or prolog.doctype == "html":
+    # By root element: a real feed may carry a stray XHTML DOCTYPE (feedparser's always_strip_doctype).
+    if prolog.root == "html" or (prolog.root is None and prolog.doctype == "html"):
         raise ParseError("expected a feed, got an HTML page")
     if prolog.root is None and prolog.first_char not in ("{", "["):
         raise ParseError("not a feed: no XML element or JSON object found (binary or text body)")
     if prolog.root is not None and prolog.root not in FEED_ROOTS:
         raise ParseError(f"not a feed: root element is <{prolog.root}>, not rss, feed or rdf")
-    return rewrite_arab_timezones(body)
+    body = transcode_undeclared(body, content_type)
+    return rewrite_arab_timezones(repair_entities(body))
 
 
 def _looks_like_json(body: bytes) -> bool:
@@ -97,9 +101,10 @@ def _parse_fast(body: bytes, url: str) -> ParsedFeed:
         body, include_content=True, include_tags=False, include_media=False, include_enclosures=False
     )
     fake_guids = _non_permalink_guids(body)
+    atom = inspect_prolog(body).root == "feed"
     items = []
     for entry in result.entries:
-        item = _fast_item(entry, url, fake_guids)
+        item = _fast_item(entry, url, fake_guids, atom)
         if item is not None:
             items.append(item)
     return ParsedFeed(
@@ -134,8 +139,21 @@ def _xml_text(raw: bytes) -> str:
     return html.unescape(raw.decode("utf-8", "replace"))
 
 
-def _fast_item(entry: dict[str, Any], base: str, fake_guids: frozenset[str]) -> FeedItem | None:
-    link = entry.get("link")
+def _fast_link(entry: dict[str, Any], atom: bool) -> str | None:
+    """The entry's page, as feedparser chooses it: an Atom alternate link, HTML first. For Atom,
+    fastfeedparser's ``link`` may be a rel="self", "enclosure" or "related" link, not the article; its
+    ``links`` omits self/edit links and lists the rest with their rel."""
+    if not atom:
+        return entry.get("link")
+    links = entry.get("links") or []
+    alternates = [x for x in links if (x.get("rel") or "alternate") == "alternate" and x.get("href")]
+    pages = [x for x in alternates if (x.get("type") or "text/html") in ("text/html", "application/xhtml+xml")]
+    best = pages or alternates
+    return best[0]["href"] if best else None
+
+
+def _fast_item(entry: dict[str, Any], base: str, fake_guids: frozenset[str], atom: bool) -> FeedItem | None:
+    link = _fast_link(entry, atom)
     guid = entry.get("id") or None
     if link and link == guid and link in fake_guids:
         link = None  # the link came from a guid that says it is not a permalink

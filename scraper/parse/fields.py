@@ -10,8 +10,9 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 _SPACE = re.compile(r"\s+")
+# "<" of a block tag; a lookahead so the replacement is a plain literal (no per-match template work)
 _BLOCK_TAG = re.compile(
-    r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|section|article|figure|figcaption|table|hr)\b[^>]*>",
+    r"<(?=/?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|section|article|figure|figcaption|table|hr)\b)",
     re.IGNORECASE,
 )
 # scheme, then a host of ordinary characters, then the end or a path/query/fragment; no spaces or "@"
@@ -48,7 +49,7 @@ def plain_text(value: str | None) -> str | None:
     if "<" in value or "&" in value:
         # A space before block tags keeps "<p>a</p><p>b</p>" apart, while inline tags
         # ("<b>عاجل</b>: ...") add none, so punctuation stays attached.
-        tree = LexborHTMLParser(_BLOCK_TAG.sub(r" \g<0>", value))
+        tree = LexborHTMLParser(_BLOCK_TAG.sub(" <", value))
         tree.strip_tags(["script", "style", "noscript", "template"])
         root = tree.body or tree.root
         value = root.text(separator="") if root is not None else ""

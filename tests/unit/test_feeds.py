@@ -278,3 +278,52 @@ def test_doctype_without_entities_is_allowed() -> None:
         b"<item><title>a</title><link>http://a.test/1</link></item></channel></rss>"
     )
     assert [i.url for i in parse_feed(body, "https://s.test/").items] == ["http://a.test/1"]
+
+
+# --- repairs found by measurement (bench/feeds.py) ----------------------------------------------------
+
+
+def test_html_entities_outside_cdata_are_kept() -> None:
+    body = rss("<item><title>Und tsch&uuml;ss&nbsp;&hellip; &copy;</title><link>/a</link></item>")
+    for parse in (feeds._parse_fast, lambda b, u: feeds._parse_slow(b, u, None, None)):
+        assert parse(feeds._checked_body(body), "https://s.test/").items[0].title == "Und tschüss … ©"
+
+
+def test_bare_ampersands_in_links_survive() -> None:
+    body = rss("<item><title>a & b</title><link>http://example/?a=1&b=2&c</link></item>"
+               "<item><link><![CDATA[http://example/?x=1&y=2]]></link></item>")
+    parsed = parse_feed(body, "https://s.test/")
+    assert [(i.url, i.title) for i in parsed.items] == [
+        ("http://example/?a=1&b=2&c", "a & b"), ("http://example/?x=1&y=2", None)]
+
+
+def test_undeclared_windows_1256_feed_is_decoded() -> None:
+    text = ('<rss version="2.0"><channel><title>أخبار اليوم</title><item><title>محادثات إيرانية روسية في موسكو'
+            "</title><link>https://s.test/1</link></item></channel></rss>")
+    for content_type in ("application/rss+xml; charset=windows-1256", None):
+        parsed = parse_feed(text.encode("windows-1256"), "https://s.test/", content_type)
+        assert parsed.items[0].title == "محادثات إيرانية روسية في موسكو", content_type
+
+
+def test_declared_iso_8859_6_feed_is_decoded() -> None:
+    text = ('<?xml version="1.0" encoding="ISO-8859-6"?><rss version="2.0"><channel><item>'
+            "<title>قمة الرياض</title><link>https://s.test/1</link></item></channel></rss>")
+    assert parse_feed(text.encode("iso-8859-6"), "https://s.test/").items[0].title == "قمة الرياض"
+
+
+def test_atom_entry_link_is_the_alternate_html_page() -> None:
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b'<entry><id>urn:1</id><link rel="enclosure" href="http://s.test/a.mp3"/><link rel="self" '
+        b'href="http://s.test/1.atom"/><link rel="alternate" type="text/html" href="http://s.test/1"/></entry>'
+        b'<entry><id>urn:2</id><link rel="self" href="http://s.test/2.atom"/></entry>'
+        b'<entry><id>urn:3</id><link href="http://s.test/3"/></entry></feed>'
+    )
+    fast = feeds._parse_fast(feeds._checked_body(body), "https://s.test/")
+    assert [i.url for i in fast.items] == ["http://s.test/1", "http://s.test/3"]
+
+
+def test_feed_with_a_stray_xhtml_doctype_is_still_a_feed() -> None:
+    body = (b'<?xml version="1.0"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "x">'
+            b"<rss><channel><title>found</title><item><link>http://s.test/1</link></item></channel></rss>")
+    assert [i.url for i in parse_feed(body, "https://s.test/").items] == ["http://s.test/1"]
