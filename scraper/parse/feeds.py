@@ -12,6 +12,7 @@ import html
 import io
 import json
 import re
+import xml.sax
 from typing import Any
 
 import fastfeedparser
@@ -192,6 +193,9 @@ def _parse_slow(body: bytes, url: str, content_type: str | None, fast_error: Exc
         cause = result.get("bozo_exception") or fast_error or "no RSS, Atom or RDF structure"
         raise ParseError(f"not a feed: {cause}")
     items = [item for entry in result.entries if (item := _slow_item(entry, url)) is not None]
+    if not items and isinstance(result.get("bozo_exception"), xml.sax.SAXParseException):
+        # Truncated or broken XML from which neither parser recovered an entry: an error, not an empty feed.
+        raise ParseError(f"malformed feed XML, no items recovered: {result.bozo_exception}")
     ttl = result.feed.get("ttl")
     return ParsedFeed(
         items=items,

@@ -124,10 +124,9 @@ def test_feedparser_conformance_ampersand_link_and_unclosed_root() -> None:
     assert [i.url for i in parsed.items] == ["http://link/get?a=1&b=2"]
 
 
-def test_feedparser_conformance_incomplete_cdata_recovers_the_channel() -> None:
-    parsed = parse_feed(fixture("feedparser-rss_incomplete_cdata.xml.gz"), "http://x.test/")
-    assert parsed.items == []
-    assert parsed.title == "can feedparser read this xml"
+def test_feedparser_conformance_incomplete_cdata_without_items_is_an_error() -> None:
+    with pytest.raises(ParseError, match="malformed feed XML, no items recovered"):
+        parse_feed(fixture("feedparser-rss_incomplete_cdata.xml.gz"), "http://x.test/")
 
 
 # --- links, guids, dates, ttl ------------------------------------------------------------------------
