@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import scraper.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from scraper.store.db import make_engine
+from scraper.store.search_schema import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -18,6 +19,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -40,6 +42,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,  # the FTS objects live outside the models
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 
 import scraper.store.tables  # noqa: F401  (registers tables)
 from scraper.store.db import downgrade, make_engine, upgrade
+from scraper.store.search_schema import include_object
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,7 +39,7 @@ def test_models_and_migrations_do_not_drift(blank_db: str) -> None:
     upgrade(blank_db)
     engine = make_engine(blank_db)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         diff = compare_metadata(ctx, SQLModel.metadata)
     engine.dispose()
     assert diff == [], f"models differ from migrations; run alembic revision --autogenerate: {diff}"
