@@ -58,7 +58,7 @@ def extract_article(
     _fill(draft, "author", pick_author(tree, ld, meta))
     _fill(draft, "published_at", pick_date(tree, ld, meta, url, now))
     _fill(draft, "canonical_url", pick_canonical(tree, meta, url))
-    draft.language = pick_language(tree, meta)
+    draft.language = pick_language(tree, meta, draft.title)
     if not draft.paragraphs:
         paragraphs = extract_paragraphs(tree)
         ld_paragraphs = _split_body(ld.body or "")

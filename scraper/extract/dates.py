@@ -63,6 +63,7 @@ _OFFSET = re.compile(r"(?:(?<![\w-])(?:gmt|utc|ut|غرينتش|جرينتش|غر
 _LOCAL_ZONE = re.compile(r"بتوقيت\s+(\S+(?:\s+\S+)?)")
 _ABBREV = re.compile(r"(?<![A-Za-z])(" + "|".join(ZONE_ABBREVIATIONS) + r")(?![A-Za-z])")
 _RELATIVE = re.compile(r"(?<!\w)(?:منذ|قبل)\s+(?:حوالي\s+|نحو\s+)?(\w+)(?:\s+(\w+))?|(\d+|an?|one)\s+(\w+)\s+ago")
+_TIME_LEADS = ("الساعه", "في", "على", "عند", "at ")
 _DAY_WORD = re.compile(r"(?<!\w)(اول\s+امس|امس|الامس|بالامس|البارحه|yesterday|اليوم|today)(?!\w)", re.I)
 
 
@@ -222,6 +223,9 @@ def _parse_day_word(s: str, now: datetime, default_tz: tzinfo) -> datetime | Non
     if not m:
         return None
     word = m.group(1)
+    follow = s[m.end():].lstrip(" ,-|:")
+    if follow[:1].isalpha() and not follow.startswith(_TIME_LEADS):
+        return None  # "اليوم السابع" is a newspaper, "today's news" is not a date
     days = 2 if word.startswith("اول") else 0 if word in ("اليوم", "today") else 1
     local = now.astimezone(default_tz) - timedelta(days=days)
     rest = s[m.end():]

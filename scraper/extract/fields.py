@@ -21,6 +21,8 @@ _VISIBLE_DATE = (
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?:[/-]|$)")
 _BYLINE_PREFIX = re.compile(r"^(?:by|par|von|بقلم|كتب|كتبت|كتبه|إعداد|اعداد|تحرير)\s*[:：-]?\s*", re.I)
 _MAX_VISIBLE = 40  # date-looking elements tried before giving up
+_ARABIC_LETTER = re.compile("[\u0621-\u064a]")
+_ARABIC_SCRIPT_LANGS = frozenset({"ar", "fa", "ur", "ps", "ku", "ckb", "sd", "ug"})
 
 
 def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, site_names: set[str]
@@ -80,8 +82,8 @@ def pick_author(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags) -> tu
             return clean_author(value), "meta"
     node = tree.css_first('[itemprop=author] [itemprop=name], [itemprop=author], [rel=author], .byline, .author')
     if node is not None:
-        text = " ".join(node.text().split())
-        if 2 < len(text) < 80:
+        text = node.attributes.get("content") or " ".join(node.text().split())
+        if 2 < len(text) < 80 and "http" not in text:
             return clean_author(text), "generic"
     return None, None
 
@@ -105,10 +107,27 @@ def pick_date(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, url: st
         text = node.attributes.get("content") or node.text(deep=True)
         if text and len(text) < 200 and (found := parse_date(text, now)):
             return found, "text"
+    if found := _date_near_headline(tree, now):
+        return found, "text"
     m = _URL_DATE.search(url)
     if m and (found := parse_date(f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}")):
         return found, "url"
     return None, None
+
+
+def _date_near_headline(tree: LexborHTMLParser, now: datetime | None) -> datetime | None:
+    """Older templates print the date in an unlabelled block right after the <h1>."""
+    for h1 in tree.css("h1")[:3]:  # the first <h1> is sometimes the site logo
+        node = h1.next
+        for _ in range(6):
+            if node is None:
+                break
+            if node.is_element_node:
+                text = node.text(deep=True)
+                if len(text) < 200 and (found := parse_date(text, now)):
+                    return found
+            node = node.next
+    return None
 
 
 def pick_canonical(tree: LexborHTMLParser, meta: MetaTags, url: str) -> tuple[str | None, str | None]:
@@ -122,8 +141,13 @@ def pick_canonical(tree: LexborHTMLParser, meta: MetaTags, url: str) -> tuple[st
     return None, None
 
 
-def pick_language(tree: LexborHTMLParser, meta: MetaTags) -> str | None:
+def pick_language(tree: LexborHTMLParser, meta: MetaTags, title: str | None) -> str | None:
+    """The declared language, unless an Arabic-script title contradicts it (templates often keep
+    lang="en-US" on Arabic sites)."""
     html = tree.css_first("html")
     lang = (html.attributes.get("lang") or "") if html is not None else ""
     lang = lang or meta.values.get("og:locale", "") or meta.values.get("content-language", "")
-    return lang.replace("_", "-").split("-")[0].lower() or None
+    lang = lang.replace("_", "-").split("-")[0].lower()
+    if title and lang not in _ARABIC_SCRIPT_LANGS and len(_ARABIC_LETTER.findall(title)) * 2 > len(title):
+        return "ar"
+    return lang or None

@@ -6,6 +6,7 @@ value can be recorded. Broken JSON-LD (trailing commas, raw newlines, HTML comme
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -130,7 +131,7 @@ def _merge_fields_by_regex(found: JsonLdArticle, raw: str) -> None:
             continue
         attr = {"headline": "headline", "datePublished": "date", "articleBody": "body"}[key]
         if not getattr(found, attr):
-            setattr(found, attr, text.strip() or None)
+            setattr(found, attr, _text(text))
 
 
 def author_name(value: Any, objects: list[dict[str, Any]] | None = None) -> str | None:
@@ -153,4 +154,5 @@ def _text(value: Any) -> str | None:
         value = value.get("name") or value.get("@value")
     if not isinstance(value, str):
         return None
-    return value.strip() or None
+    # Some CMSs HTML-escape inside JSON ("&quot;شعر وردي&quot;").
+    return html.unescape(value).strip() if "&" in value else value.strip() or None

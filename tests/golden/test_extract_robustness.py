@@ -1,0 +1,112 @@
+"""Bad input gets ExtractionError or a sane draft, never another exception; metadata shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from scraper.errors import ExtractionError
+from scraper.extract.article import extract_article
+
+
+@pytest.mark.parametrize("html", [b"", "", "   ", b"\x00\x01\x02\xff" * 1000, "<html><body></body></html>"])
+def test_nothing_to_extract(html: str | bytes) -> None:
+    with pytest.raises(ExtractionError):
+        extract_article(html, "https://example.com/a")
+
+
+def test_deeply_nested_html() -> None:
+    page = "<html><body>" + "<div>" * 10_000 + "<p>" + "نص الخبر، " * 30 + "</p>" + "</div>" * 10_000
+    draft = extract_article(page, "https://example.com/a")
+    assert draft.paragraphs and draft.paragraphs[0].startswith("نص الخبر")
+
+
+def test_five_megabyte_line() -> None:
+    page = "<html><head><title>خبر طويل</title></head><body><p>" + "كلمة " * 1_000_000 + "</p></body></html>"
+    draft = extract_article(page.encode(), "https://example.com/a")
+    assert draft.title == "خبر طويل"
+    assert len(draft.body) > 4_000_000
+
+
+def test_binary_garbage_with_a_title_is_sane() -> None:
+    page = b"<title>x</title>" + bytes(range(256)) * 100
+    try:
+        draft = extract_article(page, "https://example.com/a")
+    except ExtractionError:
+        return
+    assert draft.title == "x"
+
+
+JSON_LD_PAGE = """<html><head>
+<title>عنوان الخبر | موقع الأخبار</title>
+<meta property="og:site_name" content="موقع الأخبار">
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@graph": [
+  {"@type": "WebSite", "name": "موقع الأخبار"},
+  {"@type": ["ReportageNewsArticle"], "headline": "عنوان &quot;الخبر&quot;",
+   "datePublished": "2024-03-01T10:00:00+03:00", "author": [{"@id": "#p1"}, "سارة علي"],
+   "articleBody": "الفقرة الأولى من الخبر.\\nالفقرة الثانية من الخبر.",},
+  {"@type": "Person", "@id": "#p1", "name": "أحمد محمد"}
+]}
+</script></head><body><p>فقرة قصيرة</p></body></html>"""
+
+
+def test_json_ld_graph_author_shapes_and_trailing_comma() -> None:
+    draft = extract_article(JSON_LD_PAGE, "https://example.com/news/1")
+    assert draft.title == 'عنوان "الخبر"'
+    assert draft.author == "أحمد محمد, سارة علي"
+    assert draft.published_at == datetime(2024, 3, 1, 7, 0, tzinfo=UTC)
+    assert draft.paragraphs == ["الفقرة الأولى من الخبر.", "الفقرة الثانية من الخبر."]
+    assert draft.method == {
+        "title": "json-ld", "author": "json-ld", "published_at": "json-ld", "paragraphs": "json-ld",
+    }
+
+
+def test_broken_json_ld_still_yields_fields() -> None:
+    page = JSON_LD_PAGE.replace('"@context"', '"@context" oops')
+    draft = extract_article(page, "https://example.com/news/1")
+    assert draft.title == 'عنوان "الخبر"'
+    assert draft.published_at == datetime(2024, 3, 1, 7, 0, tzinfo=UTC)
+
+
+META_PAGE = """<html lang="ar"><head>
+<title>وزير يزور المدينة - جريدة الغد</title>
+<meta property="og:title" content="وزير يزور المدينة - جريدة الغد">
+<meta property="og:site_name" content="جريدة الغد">
+<meta property="og:url" content="/news/55">
+<meta name="author" content="بقلم: خالد يوسف">
+</head><body><nav><a href="/">الرئيسية</a></nav>
+<article><h1>وزير يزور المدينة</h1><time datetime="2023-11-05T08:30:00Z">5 نوفمبر</time>
+<p>زار الوزير المدينة صباح اليوم، والتقى عددا من المسؤولين، وتفقد المشاريع الجديدة في الأحياء الشرقية.</p>
+<div class="share-buttons"><a href="#">فيسبوك</a> <span>شارك الخبر مع أصدقائك الآن على كل المنصات</span></div>
+<p>اقرأ أيضا: <a href="/n/2">خبر آخر عن الوزير</a></p>
+<p>وأكد الوزير أن العمل سيستمر حتى نهاية العام، وأن الحكومة ستوفر التمويل اللازم لكل المشاريع.</p>
+<figure><img src="x.jpg"><figcaption>الوزير خلال الزيارة في صورة من المكتب الإعلامي</figcaption></figure>
+<div class="tags"><a href="/t/1">وزارة</a><a href="/t/2">مشاريع</a></div>
+</article><div id="comments"><p>تعليق من قارئ يقول إن الزيارة كانت مهمة جدا للمدينة وسكانها.</p></div>
+<footer>جميع الحقوق محفوظة</footer></body></html>"""
+
+
+def test_opengraph_meta_and_generic_body() -> None:
+    draft = extract_article(META_PAGE, "https://alghad.example/section/page")
+    assert draft.title == "وزير يزور المدينة"
+    assert draft.method["title"] == "opengraph"
+    assert draft.author == "خالد يوسف"
+    assert draft.published_at == datetime(2023, 11, 5, 8, 30, tzinfo=UTC)
+    assert draft.method["published_at"] == "time-tag"
+    assert draft.canonical_url == "https://alghad.example/news/55"
+    assert draft.language == "ar"
+    assert draft.paragraphs == [
+        "زار الوزير المدينة صباح اليوم، والتقى عددا من المسؤولين، وتفقد المشاريع الجديدة في الأحياء الشرقية.",
+        "وأكد الوزير أن العمل سيستمر حتى نهاية العام، وأن الحكومة ستوفر التمويل اللازم لكل المشاريع.",
+    ]
+
+
+def test_bytes_with_lying_header_and_cp1256_page() -> None:
+    page = META_PAGE.replace('<html lang="ar"><head>', '<html lang="ar"><head><meta charset="windows-1256">')
+    draft = extract_article(page.encode("cp1256"), "https://alghad.example/x", content_type="text/html")
+    assert draft.title == "وزير يزور المدينة"
+    lying = "text/html; charset=latin-1"
+    utf8 = extract_article(META_PAGE.encode("utf-8"), "https://alghad.example/x", content_type=lying)
+    assert utf8.paragraphs == draft.paragraphs
