@@ -1,0 +1,1 @@
+"""Operations: the one-scheduler lock and ``scraper doctor``'s checks."""
