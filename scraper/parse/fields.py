@@ -108,3 +108,23 @@ def struct_to_utc(value: object) -> datetime | None:
         return datetime(*value[:6], tzinfo=UTC)  # type: ignore[index]
     except (TypeError, ValueError):
         return None
+
+
+# Second-level labels under which registries sell names (example.com.eg, bbc.co.uk, spa.gov.sa); without
+# a public-suffix list this covers the country domains of our sources and the common cases elsewhere.
+_SECOND_LEVEL = {"com", "co", "net", "org", "gov", "edu", "ac", "info", "news", "tv", "press", "biz", "mil", "sch"}
+
+
+def site_of(host: str | None) -> str:
+    """The registrable part of a host: news.bbc.co.uk → bbc.co.uk, www.youm7.com → youm7.com."""
+    labels = (host or "").lower().rstrip(".").split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def same_site(url: str, other: str) -> bool:
+    try:
+        return site_of(urlsplit(url).hostname) == site_of(urlsplit(other).hostname)
+    except ValueError:
+        return False
