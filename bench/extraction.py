@@ -28,6 +28,20 @@ from scraper.extract.article import extract_article
 from scraper.extract.hijri import hijri_to_gregorian
 
 _TOKEN = re.compile(r"\w+")
+NOTES = """
+## Notes
+
+* Speed is the median of wall time per page, ours = the whole `extract_article` (metadata, dates and
+  body), trafilatura = `trafilatura.extract`. The machine has 2 cores shared with other engineers, so
+  absolute figures move a lot between runs (trafilatura's median ranged 31-121 ms across runs here); compare
+  the two columns and the anchor of the same run.
+* The 20x speed target holds on the Arabic pages but NOT on the scrapinghub set (about 5-9x). Our
+  time is dominated by per-block Python work (block texts, link lengths, ancestor votes, widget
+  class checks) on top of the parse; the anchor shows the floor. Not done: a leaner scoring pass.
+* Hijri: the tabular calendar (civil epoch) is what `scraper/extract/hijri.py` implements; the line
+  above measures its agreement with Umm al-Qura (hijridate, installed in the venv only for this).
+* Arabic F1 covers 3 pages only (CNN Arabic twice, LBC); assabah has snippets, not full text.
+"""
 
 
 def token_f1(predicted: str, truth: str) -> float:
@@ -62,6 +76,20 @@ def run(extractor: Callable[[str, str], str], pages: list[tuple[str, str, str]])
         times.append((time.perf_counter() - start) * 1000)
         scores.append(token_f1(body, truth))
     return scores, times
+
+
+def anchor(pages: list[tuple[str, str, str]]) -> float:
+    """Median ms of a bare selectolax parse + body text: the floor any selectolax extractor pays."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    times = []
+    for html, _, _ in pages:
+        start = time.perf_counter()
+        tree = LexborHTMLParser(html)
+        if tree.body is not None:
+            tree.body.text()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 def arabic_pages(corpus: Path) -> list[tuple[str, str, str]]:
@@ -140,15 +168,17 @@ def main() -> None:
     ap.add_argument("--write", default="")
     args = ap.parse_args()
     corpus = Path(args.corpus)
-    out = [f"command: .venv/bin/python bench/extraction.py --corpus {corpus}"]
+    out = [f"command: .venv/bin/python bench/extraction.py --corpus {corpus} --write bench/RESULTS.extraction.md"]
     for name, pages in (("arabic (CNN x2, LBC)", arabic_pages(corpus)), ("scrapinghub-en", english_pages(corpus))):
         ours_f1, ours_ms = run(ours, pages)
         traf_f1, traf_ms = run(trafilatura_body, pages)
         o_ms, t_ms = statistics.median(ours_ms), statistics.median(traf_ms)
+        o_f1, t_f1 = statistics.mean(ours_f1), statistics.mean(traf_f1)
         out.append(
-            f"{name}: {len(pages)} pages | F1 ours {statistics.mean(ours_f1):.3f} vs trafilatura "
-            f"{statistics.mean(traf_f1):.3f} | median ms ours {o_ms:.2f} vs trafilatura {t_ms:.2f} "
-            f"({t_ms / o_ms:.1f}x)"
+            f"{name}: {len(pages)} pages | F1 ours {o_f1:.4f} vs trafilatura {t_f1:.4f} "
+            f"[{'met' if o_f1 >= t_f1 else 'NOT met'}] | median ms ours {o_ms:.2f} vs trafilatura {t_ms:.2f} "
+            f"= {t_ms / o_ms:.1f}x faster [20x target {'met' if t_ms >= 20 * o_ms else 'NOT met'}] | "
+            f"anchor (selectolax parse + text) {anchor(pages):.2f} ms"
         )
     out.append(f"assabah: ours {snippet_check(corpus, ours)}; trafilatura {snippet_check(corpus, trafilatura_body)}")
     out.append(date_check(corpus))
@@ -156,7 +186,7 @@ def main() -> None:
     report = "\n".join(out)
     print(report)
     if args.write:
-        Path(args.write).write_text(f"# Extraction benchmark\n\n```\n{report}\n```\n", encoding="utf-8")
+        Path(args.write).write_text(f"# Extraction benchmark\n\n```\n{report}\n```\n{NOTES}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -117,7 +117,7 @@ def _is_article(obj: dict[str, Any]) -> bool:
 
 def _merge(found: JsonLdArticle, obj: dict[str, Any], objects: list[dict[str, Any]]) -> None:
     found.headline = found.headline or _text(obj.get("headline") or obj.get("name"))
-    found.body = found.body or _text(obj.get("articleBody"))
+    found.body = found.body or _text(obj.get("articleBody"), unescape=False)
     found.date = found.date or _text(obj.get("datePublished") or obj.get("dateCreated"))
     found.author = found.author or author_name(obj.get("author") or obj.get("creator"), objects)
     found.publisher = found.publisher or author_name(obj.get("publisher"), objects)
@@ -131,7 +131,7 @@ def _merge_fields_by_regex(found: JsonLdArticle, raw: str) -> None:
             continue
         attr = {"headline": "headline", "datePublished": "date", "articleBody": "body"}[key]
         if not getattr(found, attr):
-            setattr(found, attr, _text(text))
+            setattr(found, attr, _text(text, unescape=attr != "body"))
 
 
 def author_name(value: Any, objects: list[dict[str, Any]] | None = None) -> str | None:
@@ -147,12 +147,15 @@ def author_name(value: Any, objects: list[dict[str, Any]] | None = None) -> str 
     return ", ".join(names) or None
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, unescape: bool = True) -> str | None:
     if isinstance(value, list):
         value = next((v for v in value if isinstance(v, str)), None)
     if isinstance(value, dict):
         value = value.get("name") or value.get("@value")
     if not isinstance(value, str):
         return None
-    # Some CMSs HTML-escape inside JSON ("&quot;شعر وردي&quot;").
-    return html.unescape(value).strip() if "&" in value else value.strip() or None
+    # Some CMSs HTML-escape inside JSON ("&quot;شعر وردي&quot;"). Not the body: unescaping it turns
+    # literal "<" and ">" into markup for _split_body (measured: F1 0.948 → 0.944 on scrapinghub).
+    if unescape and "&" in value:
+        value = html.unescape(value)
+    return value.strip() or None
