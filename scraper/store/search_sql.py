@@ -1,0 +1,77 @@
+"""SQL for search candidates: filters, the full-text prefilter per dialect, keyset order by date.
+
+The article date is ``coalesce(published_at, fetched_at)`` (an article without a page date is
+dated when it was stored); migration 0002_search indexes exactly this expression with the id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
+from sqlmodel import col
+
+from scraper.store.search_fts import Filter, to_fts5, to_tsquery
+from scraper.store.tables import Article, RuleMatch
+
+article_date = func.coalesce(Article.published_at, Article.fetched_at)
+
+COLUMNS = (
+    col(Article.id), col(Article.url), col(Article.title), col(Article.body), col(Article.source),
+    col(Article.published_at), col(Article.fetched_at), col(Article.story_id), col(Article.language),
+    article_date.label("sort_date"),
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    source: str | None = None
+    rule: str | None = None
+    story_id: int | None = None
+    language: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def fulltext_clause(dialect: str, flt: Filter) -> ColumnElement[bool]:
+    if dialect == "sqlite":
+        return text("articles.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts)").bindparams(
+            fts=to_fts5(flt))
+    return text("articles.search_tsv @@ CAST(:tsq AS tsquery)").bindparams(tsq=to_tsquery(flt))
+
+
+def filter_clauses(f: Filters) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if f.source:
+        out.append(col(Article.source) == f.source)
+    if f.language:
+        out.append(col(Article.language) == f.language)
+    if f.story_id is not None:
+        out.append(col(Article.story_id) == f.story_id)
+    if f.rule:
+        out.append(col(Article.id).in_(select(RuleMatch.article_id).where(RuleMatch.rule == f.rule)))
+    if f.since is not None:
+        out.append(article_date >= f.since)
+    if f.until is not None:
+        out.append(article_date < f.until)
+    return out
+
+
+def before(date: datetime, article_id: int) -> ColumnElement[bool]:
+    """Strictly after (date, id) in newest-first order; the redundant ``<=`` lets the index range-scan."""
+    return and_(article_date <= date, or_(article_date < date, col(Article.id) < article_id))
+
+
+def after(date: datetime, article_id: int) -> ColumnElement[bool]:
+    """Strictly before (date, id) in newest-first order (shown earlier)."""
+    return and_(article_date >= date, or_(article_date > date, col(Article.id) > article_id))
+
+
+def candidates(where: list[ColumnElement[bool]], limit: int) -> Select:  # type: ignore[type-arg]
+    return select(*COLUMNS).where(*where).order_by(article_date.desc(), col(Article.id).desc()).limit(limit)
+
+
+def outlet_counts(story_ids: list[int]) -> Select:  # type: ignore[type-arg]
+    return (select(col(Article.story_id), func.count(func.distinct(Article.source)))
+            .where(col(Article.story_id).in_(story_ids)).group_by(col(Article.story_id)))
