@@ -14,6 +14,7 @@ import argparse
 import io
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -133,9 +134,8 @@ def throughput(root: Path, quick: bool) -> None:
 MEMORY_PROBE = """
 import resource, sys
 sys.path.insert(0, {root!r})
-from bench.feeds import synth_arabic_rss
 from scraper.parse.feeds import parse_feed
-body = synth_arabic_rss(100_000)
+body = open({path!r}, "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 parsed = parse_feed(body, "https://news.example.ae/rss")
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -144,13 +144,17 @@ print(len(body) / 1e6, len(parsed.items), parsed.parser, before / 1024, after / 
 
 
 def memory() -> None:
+    """Peak RSS of parse_feed on a 100,000-item feed, in a fresh process that only reads and parses."""
     root = str(Path(__file__).resolve().parent.parent)
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=root)], capture_output=True,
-                         text=True, check=True).stdout.split()
+    with tempfile.NamedTemporaryFile(suffix=".xml") as tmp:
+        tmp.write(synth_arabic_rss(100_000))
+        tmp.flush()
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=root, path=tmp.name)],
+                             capture_output=True, text=True, check=True).stdout.split()
     mb, n, parser, before, after = float(out[0]), int(out[1]), out[2], float(out[3]), float(out[4])
     print(f"\n## 100,000-item Arabic feed ({mb:.0f} MB): {n} items via {parser}; peak RSS {before:.0f} MB "
-          f"before parse, {after:.0f} MB after; wall {time.perf_counter() - t0:.1f} s including generation")
+          f"after reading the file, {after:.0f} MB after parsing; {time.perf_counter() - t0:.1f} s wall")
 
 
 def main() -> None:

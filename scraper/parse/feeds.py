@@ -8,6 +8,7 @@ does not apply; guids marked ``isPermaLink="false"`` that it takes as links).
 
 from __future__ import annotations
 
+import codecs
 import html
 import io
 import json
@@ -28,14 +29,17 @@ from scraper.parse.fields import (
     struct_to_utc,
 )
 from scraper.parse.xmlfix import repair_entities, transcode_undeclared
-from scraper.parse.xmlsafe import inspect_prolog, maybe_gunzip, refuse_entities
+from scraper.parse.xmlsafe import Prolog, inspect_prolog, maybe_gunzip, refuse_entities
 
 FEED_ROOTS = {"rss", "feed", "rdf", "channel"}
+SUMMARY_HTML_CAP = 8192  # characters of summary HTML converted to text
 _TTL = re.compile(rb"<ttl>\s*(\d{1,7})\s*</ttl>")
 _NOT_PERMALINK = re.compile(rb"isPermaLink\s*=\s*[\"']false[\"']")
 _GUID_NOT_PERMALINK = re.compile(
     rb"<guid[^>]*isPermaLink\s*=\s*[\"']false[\"'][^>]*>\s*(?:<!\[CDATA\[)?\s*([^<\]\s]+)"
 )
+_FEED_START = re.compile(rb"<\?xml|<rss\b|<feed\b|<rdf:RDF\b")
+_JSON_START = re.compile(rb"\s*[\[{]")
 _LINK_TEXT = re.compile(rb"<link>\s*(?:<!\[CDATA\[)?\s*([^<\]\s]+)")
 
 
@@ -64,8 +68,10 @@ def _checked_body(body: bytes, content_type: str | None = None) -> bytes:
     """Refuse what is not a feed (naming why); return the bytes both parsers should read."""
     if not body or not body.strip():
         raise ParseError("empty body: expected a feed")
-    body = maybe_gunzip(body)
+    body = maybe_gunzip(body).removeprefix(codecs.BOM_UTF8)  # a BOM would hide a JSON Feed's "{"
     prolog = inspect_prolog(body)
+    if prolog.root not in FEED_ROOTS | {"html"} and prolog.first_char not in ("{", "["):
+        body, prolog = _skip_leading_junk(body, prolog)
     refuse_entities(prolog, "feed")
     # By root element: a real feed may carry a stray XHTML DOCTYPE (feedparser's always_strip_doctype).
     if prolog.root == "html" or (prolog.root is None and prolog.doctype == "html"):
@@ -78,8 +84,17 @@ def _checked_body(body: bytes, content_type: str | None = None) -> bytes:
     return rewrite_arab_timezones(repair_entities(body))
 
 
+def _skip_leading_junk(body: bytes, prolog: Prolog) -> tuple[bytes, Prolog]:
+    """PHP notices and stray text before ``<?xml`` are a common WordPress fault; feedparser reads past
+    them, and so do we, when a feed start appears early in the body."""
+    m = _FEED_START.search(body, 0, 65536)
+    if m is None:
+        return body, prolog
+    return body[m.start():], inspect_prolog(body[m.start():])
+
+
 def _looks_like_json(body: bytes) -> bool:
-    return body.lstrip()[:1] in (b"{", b"[")
+    return _JSON_START.match(body) is not None
 
 
 def _fast_unreliable(body: bytes) -> bool:
@@ -166,10 +181,16 @@ def _fast_item(entry: dict[str, Any], base: str, fake_guids: frozenset[str], ato
         url=url,
         title=plain_text(entry.get("title")),
         published_at=iso_to_utc(entry.get("published") or entry.get("updated")),
-        summary=plain_text(summary),
+        summary=_summary(summary),
         author=plain_text(entry.get("author")),
         guid=guid,
     )
+
+
+def _summary(html_or_text: str | None) -> str | None:
+    # Full-text feeds put whole articles here; a summary needs the start only, and converting 20 KB of
+    # HTML per item would dominate the parse (the article itself is fetched and extracted later).
+    return plain_text(html_or_text[:SUMMARY_HTML_CAP] if html_or_text else None)
 
 
 def _first_content(entry: dict[str, Any]) -> str | None:
@@ -216,7 +237,7 @@ def _slow_item(entry: dict[str, Any], base: str) -> FeedItem | None:
         url=url,
         title=plain_text(entry.get("title")),
         published_at=struct_to_utc(entry.get("published_parsed") or entry.get("updated_parsed")),
-        summary=plain_text(entry.get("summary") or _first_content(entry)),
+        summary=_summary(entry.get("summary") or _first_content(entry)),
         author=plain_text(entry.get("author")),
         guid=entry.get("id") or None,
     )

@@ -9,7 +9,6 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-_SPACE = re.compile(r"\s+")
 # "<" of a block tag; a lookahead so the replacement is a plain literal (no per-match template work)
 _BLOCK_TAG = re.compile(
     r"<(?=/?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|section|article|figure|figcaption|table|hr)\b)",
@@ -34,12 +33,30 @@ _DATE_WITH_ZONE = re.compile(
 )
 
 
+_ZONE_AFTER_TIME = re.compile(
+    rb"\d:\d{2}(?::\d{2})?\s+(?:" + b"|".join(sorted(ARAB_TZ_OFFSETS, key=len, reverse=True)) + rb")\b"
+)
+
+
 def rewrite_arab_timezones(body: bytes) -> bytes:
     """Replace regional zone abbreviations in RFC 822 dates with numeric offsets, before parsing."""
-    # The regex costs ~0.1 s per 10 MB; a literal find per zone is memchr-fast, so most feeds skip it.
-    if not any(b" " + zone in body for zone in ARAB_TZ_OFFSETS):
+    if not _first_dates_use_zone_names(body):
         return body
     return _DATE_WITH_ZONE.sub(lambda m: m[1] + b" " + ARAB_TZ_OFFSETS[m[2]] + m[3], body)
+
+
+def _first_dates_use_zone_names(body: bytes, samples: int = 6) -> bool:
+    """Look only after the first few ``…Date>`` tags (pubDate, lastBuildDate, dc:date): one CMS writes
+    every date the same way, and a regex pass over a 10 MB feed costs more than the parse itself."""
+    pos = 0
+    for _ in range(samples):
+        pos = body.find(b"Date>", pos)
+        if pos < 0:
+            return False
+        pos += 5
+        if _ZONE_AFTER_TIME.search(body, pos, pos + 80):
+            return True
+    return False
 
 
 def plain_text(value: str | None) -> str | None:
@@ -53,7 +70,7 @@ def plain_text(value: str | None) -> str | None:
         tree.strip_tags(["script", "style", "noscript", "template"])
         root = tree.body or tree.root
         value = root.text(separator="") if root is not None else ""
-    text = _SPACE.sub(" ", value).strip()
+    text = " ".join(value.split())  # several times faster than a \s+ regex on Arabic (UCS-2) strings
     return text or None
 
 

@@ -326,3 +326,16 @@ def test_feed_with_a_stray_xhtml_doctype_is_still_a_feed() -> None:
     body = (b'<?xml version="1.0"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "x">'
             b"<rss><channel><title>found</title><item><link>http://s.test/1</link></item></channel></rss>")
     assert [i.url for i in parse_feed(body, "https://s.test/").items] == ["http://s.test/1"]
+
+
+def test_php_warning_before_the_xml_declaration_is_skipped() -> None:
+    body = (b"<br />\n<b>Warning</b>: Cannot modify header information in <b>feed.php</b><br />\n"
+            + rss("<item><link>/a</link></item>"))
+    assert [i.url for i in parse_feed(body, "https://s.test/").items] == ["https://s.test/a"]
+    assert [i.url for i in parse_feed(b"\n\n  " + rss("<item><link>/b</link></item>"), "https://s.test/").items] == [
+        "https://s.test/b"]
+
+
+def test_entities_behind_leading_junk_are_still_refused() -> None:
+    with pytest.raises(ParseError, match="ENTITY"):
+        parse_feed(b"junk\n" + BILLION_LAUGHS.encode(), "https://s.test/")
