@@ -39,6 +39,7 @@ MAX_CHILD_SITEMAPS = 3
 STORY_WINDOW_DAYS = 7
 UNCONDITIONAL_EVERY = timedelta(hours=6)
 DRIFT_RATIO = 0.3  # an article body under 30% of the source's usual length suggests broken extraction
+DRIFT_MIN_HISTORY = 20  # ...once the source has enough articles for "usual" to mean something
 
 
 @dataclass
@@ -269,7 +270,7 @@ def _note_extraction_quality(s, source: str, url: str, chars: int, now: datetime
     warning = None
     if chars == 0:
         warning = ("extraction_empty", "article body extracted empty")
-    elif avg and avg > 500 and chars < DRIFT_RATIO * avg:
+    elif avg and state.articles_total >= DRIFT_MIN_HISTORY and chars < DRIFT_RATIO * avg:
         warning = ("extraction_drift", f"body of {chars} chars, usual is about {avg:.0f}")
     if warning:
         state.last_warning_class, state.last_warning = warning
