@@ -33,7 +33,7 @@ from scraper.errors import (
     TooLarge,
     TooManyRedirects,
 )
-from scraper.fetch.politeness import HostLimiter, RobotsCache, host_key
+from scraper.fetch.politeness import HostLimiter, RobotsCache, ShardedTransport, host_key
 from scraper.fetch.safety import check_peer_address, check_url_safe
 from scraper.schedule.policy import parse_retry_after
 
@@ -99,14 +99,12 @@ class Fetcher:
             # Accept-Encoding is fixed to what BodyDecoder bounds; httpx would add br/zstd when installed.
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(timeout, pool=settings.fetch_timeout),
-            limits=httpx.Limits(max_connections=global_concurrency,
-                                max_keepalive_connections=global_concurrency),
             follow_redirects=False,  # every hop is checked by check_url_safe first
             http1=True, http2=False,
             # No proxies or .netrc from the environment: a proxy would hide the peer address that the
             # SSRF check relies on, and local credentials must never be offered to source sites.
             trust_env=False,
-            transport=transport,
+            transport=transport or ShardedTransport(global_concurrency),
         )
         self._global = asyncio.Semaphore(max(1, global_concurrency))
         self._limiter = HostLimiter(per_host_concurrency, per_host_delay)
