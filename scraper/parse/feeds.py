@@ -202,16 +202,16 @@ def _first_content(entry: dict[str, Any]) -> str | None:
 
 
 def _parse_slow(body: bytes, url: str, content_type: str | None, fast_error: Exception | None) -> ParsedFeed:
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
+    # Without a content type feedparser flags the document "no Content-type specified" and may give up;
+    # we have already checked that the body is XML.
+    headers = {"content-location": url, "content-type": content_type or "application/xml"}
     # A BytesIO, never the bytes themselves: feedparser treats a str/bytes argument that looks like a
     # URL or a path as something to fetch or open.
     result = feedparser.parse(
         io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
     if not result.get("version") and not result.entries:
-        cause = result.get("bozo_exception") or fast_error or "no RSS, Atom or RDF structure"
+        cause = result.get("bozo_exception") or fast_error or "no RSS, Atom or RDF structure found"
         raise ParseError(f"not a feed: {cause}")
     items = [item for entry in result.entries if (item := _slow_item(entry, url)) is not None]
     if not items and isinstance(result.get("bozo_exception"), xml.sax.SAXParseException):

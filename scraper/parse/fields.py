@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser
-
-# "<" of a block tag; a lookahead so the replacement is a plain literal (no per-match template work)
+# HTML → text by regex, not a DOM: six times faster than building a lexbor tree per summary, which
+# dominated parse_feed (bench/feeds.py). Block tags become a space so "<p>a</p><p>b</p>" stays apart,
+# inline tags vanish so "<b>عاجل</b>:" keeps its colon attached; script/style/comments go entirely.
+_DROP = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|noscript|template)\b.*?(?:</\1\s*>|\Z)", re.S | re.I)
 _BLOCK_TAG = re.compile(
-    r"<(?=/?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|section|article|figure|figcaption|table|hr)\b)",
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|section|article|figure|figcaption|table|hr)\b[^>]*>",
     re.IGNORECASE,
 )
+_ANY_TAG = re.compile(r"</?[A-Za-z][^>]*>|<![^>]*>|<\?[^>]*>")
 # scheme, then a host of ordinary characters, then the end or a path/query/fragment; no spaces or "@"
 _ABSOLUTE_HTTP = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#][^\s]*)?\Z")
 
@@ -63,13 +66,10 @@ def plain_text(value: str | None) -> str | None:
     """HTML or text → one line of plain text; None when nothing readable is left."""
     if not value:
         return None
-    if "<" in value or "&" in value:
-        # A space before block tags keeps "<p>a</p><p>b</p>" apart, while inline tags
-        # ("<b>عاجل</b>: ...") add none, so punctuation stays attached.
-        tree = LexborHTMLParser(_BLOCK_TAG.sub(" <", value))
-        tree.strip_tags(["script", "style", "noscript", "template"])
-        root = tree.body or tree.root
-        value = root.text(separator="") if root is not None else ""
+    if "<" in value:
+        value = _ANY_TAG.sub("", _BLOCK_TAG.sub(" ", _DROP.sub(" ", value)))
+    if "&" in value:
+        value = html.unescape(value)
     text = " ".join(value.split())  # several times faster than a \s+ regex on Arabic (UCS-2) strings
     return text or None
 

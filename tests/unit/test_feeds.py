@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scraper.errors import ParseError
-from scraper.parse import feeds
+from scraper.parse import feeds, fields
 from scraper.parse.feeds import parse_feed
 
 FEEDS = Path(__file__).parent.parent / "fixtures" / "feeds"
@@ -339,3 +339,20 @@ def test_php_warning_before_the_xml_declaration_is_skipped() -> None:
 def test_entities_behind_leading_junk_are_still_refused() -> None:
     with pytest.raises(ParseError, match="ENTITY"):
         parse_feed(b"junk\n" + BILLION_LAUGHS.encode(), "https://s.test/")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("<p>أ</p><p>ب<br>ج</p>", "أ ب ج"),
+        ("<b>عاجل</b>: بيان", "عاجل: بيان"),
+        ("5 < 6 و 7 > 3", "5 < 6 و 7 > 3"),
+        ("<!-- a > b --><i>نص</i>", "نص"),
+        ("<script>if (a<b) {}</script><style>p{}</style>مرئي", "مرئي"),
+        ("قبل&nbsp;بعد &amp; &#1601;", "قبل بعد & ف"),
+        ("  \n ", None),
+        (None, None),
+    ],
+)
+def test_plain_text(value: str | None, expected: str | None) -> None:
+    assert fields.plain_text(value) == expected
