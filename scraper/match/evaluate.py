@@ -8,10 +8,10 @@ the leaves, so evaluation never needs to know where it is in the tree.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from scraper.match.query import And, Field, Near, Node, Not, Or, Term
-from scraper.match.termindex import TermIndex, UnitHits
+from scraper.match.termindex import TermIndex, UnitHits, char_offsets
 from scraper.normalize.text import SENTENCE_END_RE
 
 ANY, TITLE, BODY = 0, 1, 2
@@ -28,6 +28,25 @@ class Unit:
     paragraph: int
     text: str
     hits: UnitHits
+    pieces: list[str]  # the text split into gaps and tokens (TermIndex.scan_many)
+    _offsets: list[int] | None = None
+
+    def char_span(self, first: int, last: int) -> tuple[int, int]:
+        """Char offsets of tokens ``first``..``last``; computed on first use, as most units never need them."""
+        if self._offsets is None:
+            self._offsets = char_offsets(self.pieces)
+        return self._offsets[2 * first], self._offsets[2 * last + 1]
+
+
+Where = dict[int, list[Unit]]  # term id -> the units holding it
+
+
+def where_map(units: list[Unit]) -> Where:
+    where: Where = {}
+    for u in units:
+        for tid in u.hits:
+            where.setdefault(tid, []).append(u)
+    return where
 
 
 @dataclass(slots=True)
@@ -36,17 +55,11 @@ class Context:
     hold each term id (so presence is one dict lookup and hits are collected without a scan)."""
 
     units: tuple[list[Unit], list[Unit], list[Unit]]
-    present: tuple[dict[int, list[Unit]], ...] = field(init=False)
+    present: tuple[Where, Where, Where]
 
-    def __post_init__(self) -> None:
-        present = []
-        for units in self.units:
-            where: dict[int, list[Unit]] = {}
-            for u in units:
-                for tid in u.hits:
-                    where.setdefault(tid, []).append(u)
-            present.append(where)
-        self.present = tuple(present)
+    @classmethod
+    def of(cls, any_units: list[Unit], title: list[Unit], body: list[Unit]) -> Context:
+        return cls((any_units, title, body), (where_map(any_units), where_map(title), where_map(body)))
 
 
 def compile_node(node: Node, index: TermIndex, where: int = ANY) -> Code:
@@ -94,7 +107,9 @@ def evaluate(code: Code, ctx: Context) -> bool:
     if op == NOT:
         return not evaluate(code[1], ctx)
     _, distance, groups, where = code
-    return any(near_in_unit(u.hits, groups, distance) for u in ctx.units[where])
+    present = ctx.present[where]
+    # Only units holding the first group can satisfy the window.
+    return any(near_in_unit(u.hits, groups, distance) for tid in groups[0] for u in present.get(tid, ()))
 
 
 def near_in_unit(hits: UnitHits, groups: tuple[tuple[int, ...], ...], distance: int) -> bool:
@@ -111,12 +126,12 @@ def near_in_unit(hits: UnitHits, groups: tuple[tuple[int, ...], ...], distance: 
             return False
         lists.append(hs)
     for k, anchors in enumerate(lists):
-        for a_start, a_end, _, _ in anchors:
+        for a_start, a_end in anchors:
             low = a_end
             for j, others in enumerate(lists):
                 if j == k:
                     continue
-                ends = [e for s, e, _, _ in others if s <= a_start]
+                ends = [e for s, e in others if s <= a_start]
                 if not ends:
                     break
                 low = min(low, max(ends))
@@ -132,8 +147,9 @@ def split_sentences(unit: Unit) -> list[Unit]:
     parts: dict[int, UnitHits] = {}
     for tid, hs in unit.hits.items():
         for h in hs:
-            parts.setdefault(bisect_right(bounds, h[2]), {}).setdefault(tid, []).append(h)
-    return [Unit(unit.field, unit.paragraph, unit.text, parts[k]) for k in sorted(parts)]
+            parts.setdefault(bisect_right(bounds, unit.char_span(h[0], h[0])[0]), {}).setdefault(tid, []).append(h)
+    # Sentences keep the paragraph's text and token numbering, so offsets stay valid.
+    return [Unit(unit.field, unit.paragraph, unit.text, parts[k], unit.pieces, unit._offsets) for k in sorted(parts)]
 
 
 def count_sentences(text: str) -> int:

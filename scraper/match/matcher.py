@@ -19,6 +19,7 @@ from scraper.errors import QuerySyntaxError
 from scraper.match.evaluate import (
     NEAR,
     NOT,
+    TITLE,
     Code,
     Context,
     T,
@@ -28,6 +29,7 @@ from scraper.match.evaluate import (
     evaluate,
     positive_leaves,
     split_sentences,
+    where_map,
 )
 from scraper.match.query import Query, make_term, parse_query, query_terms
 from scraper.match.snippet import highlight_spans, make_snippet
@@ -75,6 +77,7 @@ class _Rule:
     positive: tuple[tuple[int, int, str], ...]  # (term id, field, term as written)
     term_ids: frozenset[int]
     except_ids: frozenset[int]
+    uses_title: bool  # only then can a unit without the rule's terms satisfy it (via title:)
 
 
 class _View:
@@ -84,30 +87,62 @@ class _View:
         self.title = title
         self.body = body  # only the paragraphs with hits
         self.paragraphs = paragraphs
-        self._contexts: dict[str, list[tuple[Unit, Context]]] = {}
+        self.title_where = where_map([title])
         self._doc: Context | None = None
+        self._units: tuple[list[Unit], dict[int, list[int]]] | None = None
+        self._split: dict[int, list[Unit]] = {}  # paragraph position -> its sentences with hits
+        self._unit_contexts: dict[tuple[int, ...], Context] = {}  # (k,) paragraph, (k, j) sentence
         self._empty: Context | None = None
         self._sentences: int | None = None
+        self.snippets: dict[tuple[int, tuple[tuple[int, int], ...]], str] = {}  # many rules share a hit
 
     def document(self) -> Context:
         if self._doc is None:
-            self._doc = Context(([self.title, *self.body], [self.title], self.body))
+            body_where = where_map(self.body)
+            any_where = dict(body_where)
+            for tid in self.title.hits:
+                any_where[tid] = [self.title, *body_where.get(tid, ())]
+            units = ([self.title, *self.body], [self.title], self.body)
+            self._doc = Context(units, (any_where, self.title_where, body_where))
         return self._doc
 
-    def units(self, scope: str) -> list[tuple[Unit, Context]]:
-        """(unit, context) for each paragraph or sentence with hits, the title first."""
-        if scope not in self._contexts:
+    def unit_contexts(self, scope: str, term_ids: frozenset[int]) -> list[Context]:
+        """Contexts of the paragraphs or sentences (the title first) holding any of ``term_ids``."""
+        if self._units is None:
             units = [self.title, *self.body]
-            if scope == "sentence":
-                units = [s for u in units for s in split_sentences(u)]
-            self._contexts[scope] = [(u, Context(([u], [self.title], [u] if u.field == "body" else []))) for u in units]
-        return self._contexts[scope]
+            index: dict[int, list[int]] = {}  # term id -> positions in units
+            for k, u in enumerate(units):
+                for tid in u.hits:
+                    index.setdefault(tid, []).append(k)
+            self._units = (units, index)
+        units, index = self._units
+        ks = sorted({k for tid in term_ids for k in index.get(tid, ())})
+        if scope == "paragraph":
+            return [self._unit_context((k,), units[k]) for k in ks]
+        out = []
+        for k in ks:  # split only the paragraphs that matter to this rule, once per article
+            sentences = self._split.get(k)
+            if sentences is None:
+                sentences = self._split[k] = split_sentences(units[k])
+            out += [self._unit_context((k, j), u) for j, u in enumerate(sentences) if not term_ids.isdisjoint(u.hits)]
+        return out
+
+    def _unit_context(self, key: tuple[int, ...], unit: Unit) -> Context:
+        ctx = self._unit_contexts.get(key)
+        if ctx is None:
+            own = {tid: [unit] for tid in unit.hits}
+            if unit.field == "body":
+                ctx = Context(([unit], [self.title], [unit]), (own, self.title_where, own))
+            else:
+                ctx = Context(([unit], [self.title], []), (own, self.title_where, {}))
+            self._unit_contexts[key] = ctx
+        return ctx
 
     def empty(self) -> Context:
         """The context of any unit without hits (only title: parts can make a rule true there)."""
         if self._empty is None:
-            unit = Unit("body", -1, "", {})
-            self._empty = Context(([unit], [self.title], [unit]))
+            unit = Unit("body", -1, "", {}, [""])
+            self._empty = Context(([unit], [self.title], [unit]), ({}, self.title_where, {}))
         return self._empty
 
     def total_units(self, scope: str) -> int:
@@ -119,9 +154,9 @@ class _View:
 
 
 def _scan_article(index: TermIndex, title: str, paragraphs: list[str]) -> _View:
-    found = index.scan_many([title, *paragraphs])
-    body = [Unit("body", k - 1, paragraphs[k - 1], found[k]) for k in sorted(found) if k > 0]
-    return _View(Unit("title", 0, title, found.get(0, {})), body, paragraphs)
+    found, pieces = index.scan_many([title, *paragraphs])
+    body = [Unit("body", k - 1, paragraphs[k - 1], found[k], pieces[k]) for k in sorted(found) if k > 0]
+    return _View(Unit("title", 0, title, found.get(0, {}), pieces[0]), body, paragraphs)
 
 
 class RuleIndex:
@@ -170,14 +205,15 @@ class RuleIndex:
     def _compile(self, spec: RuleSpec) -> _Rule:
         q = parse_query(spec.query)
         code = compile_node(q.root, self._terms)
-        if evaluate(code, Context(([], [], []))):
+        if evaluate(code, Context.of([], [], [])):
             raise QuerySyntaxError("rule would match articles that contain none of its terms", spec.query, 0)
         positive: dict[tuple[int, int], str] = {}
         for term, where in positive_leaves(q.root):
             positive.setdefault((self._terms.add(term), where), term.text)
         excepts = frozenset(self._terms.add(make_term(p.strip('"«»“” '), phrase=True)) for p in spec.except_phrases)
         term_ids = frozenset(tid for tid, _ in positive) | _all_ids(code)
-        return _Rule(spec.name, spec.scope, code, tuple((t, w, s) for (t, w), s in positive.items()), term_ids, excepts)
+        positives = tuple((t, w, s) for (t, w), s in positive.items())
+        return _Rule(spec.name, spec.scope, code, positives, term_ids, excepts, _uses_title(code))
 
     def match(self, title: str, paragraphs: list[str]) -> list[RuleMatch]:
         """Every rule that fires on the article, in the order the rules were given."""
@@ -206,13 +242,15 @@ class RuleIndex:
                 matched = True
                 for tid, where, text in rule.positive:
                     for u in ctx.present[where].get(tid, ()):
-                        for _, _, cs, ce in u.hits[tid]:
+                        for s, e in u.hits[tid]:
+                            cs, ce = u.char_span(s, e)
                             hits.setdefault((u.field, u.paragraph, cs, ce), Hit(text, u.field, u.paragraph, cs, ce))
         if not matched:
             return None
         ordered = sorted(hits.values(), key=lambda h: (h.field != "title", h.paragraph, h.start, h.end))
-        terms = [text for _, _, text in rule.positive if any(h.term == text for h in ordered)]
-        return RuleMatch(rule.name, list(dict.fromkeys(terms)), ordered, _snippet(art.paragraphs, ordered))
+        seen = {h.term for h in ordered}
+        terms = list(dict.fromkeys(text for _, _, text in rule.positive if text in seen))
+        return RuleMatch(rule.name, terms, ordered, _snippet(art, ordered))
 
 
 def _all_ids(code: Code) -> frozenset[int]:
@@ -226,18 +264,30 @@ def _all_ids(code: Code) -> frozenset[int]:
     return frozenset().union(*(_all_ids(c) for c in code[1]))
 
 
+def _uses_title(code: Code) -> bool:
+    op = code[0]
+    if op == T:
+        return code[2] == TITLE
+    if op == NEAR:
+        return code[3] == TITLE
+    if op == NOT:
+        return _uses_title(code[1])
+    return any(_uses_title(c) for c in code[1])
+
+
 def _contexts(rule: _Rule, view: _View) -> list[Context]:
     if rule.scope == "document":
         return [view.document()]
-    mine = [ctx for u, ctx in view.units(rule.scope) if not rule.term_ids.isdisjoint(u.hits)]
-    if len(mine) < view.total_units(rule.scope):
+    mine = view.unit_contexts(rule.scope, rule.term_ids)
+    # Units without the rule's terms all evaluate alike, and can only be true through title: parts.
+    if rule.uses_title and len(mine) < view.total_units(rule.scope):
         mine.append(view.empty())
     return mine
 
 
 def _drop_excepted(unit: Unit, except_ids: frozenset[int]) -> Unit:
     """``unit`` without the hits that lie inside an occurrence of an except phrase."""
-    covers = [(s, e) for tid in except_ids for s, e, _, _ in unit.hits.get(tid, ())]
+    covers = [h for tid in except_ids for h in unit.hits.get(tid, ())]
     if not covers:
         return unit
     kept: UnitHits = {}
@@ -247,16 +297,20 @@ def _drop_excepted(unit: Unit, except_ids: frozenset[int]) -> Unit:
         rest = [h for h in hs if not any(s <= h[0] and h[1] <= e for s, e in covers)]
         if rest:
             kept[tid] = rest
-    return Unit(unit.field, unit.paragraph, unit.text, kept)
+    return Unit(unit.field, unit.paragraph, unit.text, kept, unit.pieces, unit._offsets)
 
 
-def _snippet(paragraphs: list[str], hits: list[Hit]) -> str:
+def _snippet(view: _View, hits: list[Hit]) -> str:
     body = [h for h in hits if h.field == "body"]
     if not body:
-        first = next((p for p in paragraphs if p.strip()), "")
+        first = next((p for p in view.paragraphs if p.strip()), "")
         return make_snippet(first, [])
     p = body[0].paragraph
-    return make_snippet(paragraphs[p], [(h.start, h.end) for h in body if h.paragraph == p])
+    spans = tuple((h.start, h.end) for h in body if h.paragraph == p)
+    snippet = view.snippets.get((p, spans))
+    if snippet is None:
+        snippet = view.snippets[(p, spans)] = make_snippet(view.paragraphs[p], list(spans))
+    return snippet
 
 
 def match_query(
@@ -276,5 +330,6 @@ def highlight_query(query: str | Query, text: str) -> str:
     q = parse_query(query) if isinstance(query, str) else query
     index = TermIndex()
     ids = {index.add(t) for t in query_terms(q)}
-    hits = index.scan(text)
-    return highlight_spans(text, [(cs, ce) for tid in ids for _, _, cs, ce in hits.get(tid, ())])
+    found, pieces = index.scan_many([text])
+    unit = Unit("body", 0, text, found.get(0, {}), pieces[0])
+    return highlight_spans(text, [unit.char_span(s, e) for tid in ids for s, e in unit.hits.get(tid, ())])

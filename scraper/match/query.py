@@ -125,7 +125,9 @@ def make_term(text: str, position: int = 0, *, phrase: bool = False) -> Term:
         what = "empty phrase" if phrase else f"nothing searchable in {text!r}"
         raise QuerySyntaxError(what, text, 0)
     if star != -1:
-        if len(words) != 1 or len(words[0]) < MIN_PREFIX:
+        # The article is a clitic, not part of the prefix: الت* would match half the language.
+        bare = words[0][2:] if words[0].startswith("ال") else words[0]
+        if len(words) != 1 or len(bare) < MIN_PREFIX:
             raise QuerySyntaxError(f"wildcard needs at least {MIN_PREFIX} letters before *", text, 0)
         return Term("prefix", (word_pattern(words[0], prefix=True),), text, position)
     kind: Literal["word", "phrase"] = "phrase" if len(words) > 1 else "word"

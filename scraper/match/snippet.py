@@ -26,9 +26,13 @@ def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def highlight_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
     """``text`` with each span wrapped in ``[[`` ``]]`` (overlapping spans are merged)."""
+    return _wrap(text, merge_spans(spans))
+
+
+def _wrap(text: str, spans: list[tuple[int, int]]) -> str:
     parts: list[str] = []
     pos = 0
-    for s, e in merge_spans(spans):
+    for s, e in spans:
         parts += [text[pos:s], OPEN, text[s:e], CLOSE]
         pos = e
     parts.append(text[pos:])
@@ -60,5 +64,5 @@ def _cut(text: str, start: int, end: int, spans: list[tuple[int, int]], keep: tu
         space = text.rfind(" ", max(start, keep[1]), end)
         end = space if space != -1 else end
     inside = [(s - start, e - start) for s, e in spans if start <= s and e <= end]
-    body = highlight_spans(text[start:end], inside).strip()
+    body = _wrap(text[start:end], inside).strip()
     return (ELLIPSIS if start > 0 else "") + body + (ELLIPSIS if end < len(text) else "")

@@ -75,8 +75,8 @@ def stem_matches(stem: str, article: bool, pattern: WordPattern) -> bool:
     return pattern.nisba and pattern.base in nisba_bases(stem)
 
 
-def continuation_matches(token: str, pattern: WordPattern) -> bool:
-    """Later words of a phrase may take only the article, not و/ف/ب/ك/ل."""
-    if stem_matches(token, False, pattern):
-        return True
-    return token.startswith("ال") and stem_matches(token[2:], True, pattern)
+def continuation_readings(token: str) -> list[tuple[str, bool]]:
+    """Readings allowed for the later words of a phrase: the token itself, or ال + stem."""
+    if token.startswith("ال"):
+        return [(token, False), (token[2:], True)]
+    return [(token, False)]

@@ -114,6 +114,7 @@ def test_term_equality_is_by_matching_form() -> None:
         ('ايران " ، "', 6, "empty phrase"),
         ('ايران "روسيا', 6, "unterminated phrase"),
         ("نف*", 0, "at least 3 letters"),
+        ("الن*", 0, "at least 3 letters"),
         ("ايران نف*", 6, "at least 3 letters"),
         ("نف*ط", 2, "at the end of a word"),
         ('"نفط* الخام"', 4, "inside a phrase"),
