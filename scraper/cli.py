@@ -55,7 +55,9 @@ async def runtime(settings: Settings, config: Config, engine: Engine):  # type: 
     rules = Runtime.build_rules(config)
     with session(engine) as s:
         repo.sync_sources(s, config)
-    async with Fetcher(settings) as fetcher:
+    async with Fetcher(settings, global_concurrency=settings.global_concurrency,
+                       per_host_concurrency=settings.per_host_concurrency,
+                       per_host_delay=settings.per_host_delay) as fetcher:
         yield Runtime(settings=settings, config=config, engine=engine, fetcher=fetcher, rules=rules)
 
 

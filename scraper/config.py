@@ -58,6 +58,9 @@ class Settings:
     fetch_timeout: float = 20.0  # SCRAPER_FETCH_TIMEOUT: seconds for a whole fetch
     max_body_bytes: int = 10_000_000  # SCRAPER_MAX_BODY_BYTES
     tick_seconds: float = 30.0  # SCRAPER_TICK_SECONDS: how often the daemon looks for due sources
+    per_host_concurrency: int = 2  # SCRAPER_PER_HOST_CONCURRENCY: requests in flight to one host
+    per_host_delay: float = 0.5  # SCRAPER_PER_HOST_DELAY: seconds between request starts on one host
+    global_concurrency: int = 32  # SCRAPER_GLOBAL_CONCURRENCY: requests in flight in all
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -79,6 +82,9 @@ class Settings:
                 fetch_timeout=float(e.get("SCRAPER_FETCH_TIMEOUT") or cls.fetch_timeout),
                 max_body_bytes=int(e.get("SCRAPER_MAX_BODY_BYTES") or cls.max_body_bytes),
                 tick_seconds=float(e.get("SCRAPER_TICK_SECONDS") or cls.tick_seconds),
+                per_host_concurrency=int(e.get("SCRAPER_PER_HOST_CONCURRENCY") or cls.per_host_concurrency),
+                per_host_delay=float(e.get("SCRAPER_PER_HOST_DELAY") or cls.per_host_delay),
+                global_concurrency=int(e.get("SCRAPER_GLOBAL_CONCURRENCY") or cls.global_concurrency),
             )
         except ValueError as exc:
             raise ConfigError(f"invalid environment setting: {exc}") from exc

@@ -59,7 +59,7 @@ def write_config(tmp: Path, site: NewsSite, hook: WebhookReceiver) -> Path:
 def run_once(db_url: str, config: Path, smtp: SMTPSink, secret: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": db_url, "SCRAPER_CONFIG": str(config), "HOOK_SECRET": secret,
            "SCRAPER_ALLOW_PRIVATE_NETWORKS": "1", "SMTP_HOST": smtp.host, "SMTP_PORT": str(smtp.port),
-           "SCRAPER_LOG_FORMAT": "json"}
+           "SCRAPER_LOG_FORMAT": "json", "SCRAPER_PER_HOST_DELAY": "0.05"}
     return subprocess.run([sys.executable, "-m", "scraper", "run", "--once"], env=env, capture_output=True,
                           text=True, timeout=120)
 
