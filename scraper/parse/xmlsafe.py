@@ -24,6 +24,7 @@ _NAME = re.compile(rb"[A-Za-z_:][-\w.:]*")
 _DOCTYPE = re.compile(rb"<!DOCTYPE\s+([^\s\[>]+)[^\[>]*", re.IGNORECASE)
 _SUBSET_END = re.compile(rb"\]\s*>")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_ENCODING_DECL = re.compile(rb"\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,24 @@ class Prolog:
     doctype: str | None  # the DOCTYPE's root name, lower-cased
     declares_entities: bool
     first_char: str  # first non-space character of the document ("" if empty)
+    hidden_encoding: str | None = None  # a declared encoding (UTF-7, EBCDIC) in which "<!ENTITY" is not ASCII
+
+
+def _hidden_encoding(data: bytes) -> str | None:
+    """UTF-7 writes "<" as "+ADw-": a byte scan would miss a DOCTYPE that a parser later decodes."""
+    m = _ENCODING_DECL.match(data)
+    if m is None:
+        return None
+    name = m.group(1).decode("ascii")
+    try:
+        probe = "<!ENTITY".encode(name)
+    except (LookupError, UnicodeError):
+        return None  # a name Python does not know; parsers will not know it either and fall back
+    canonical = codecs.lookup(name).name
+    if canonical.startswith(("utf-16", "utf-32")):
+        return None  # transcoded by _as_utf8_for_scan before we got here
+    # UTF-7 may write "<" directly or as "+ADw-", so an ASCII probe does not reveal it.
+    return name if canonical == "utf-7" or probe != b"<!ENTITY" else None
 
 
 def gunzip_capped(body: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
@@ -88,6 +107,7 @@ def inspect_prolog(body: bytes) -> Prolog:
     data = _as_utf8_for_scan(body)
     pos = _skip_ws(data, 0)
     first = data[pos:pos + 1].decode("latin-1")
+    hidden = _hidden_encoding(data)
     doctype, entities = None, False
     while pos < len(data):
         pos = _skip_ws(data, pos)
@@ -100,10 +120,10 @@ def inspect_prolog(body: bytes) -> Prolog:
         elif data.startswith(b"<", pos):
             m = _NAME.match(data, pos + 1)
             root = m.group(0).decode("latin-1").split(":")[-1].lower() if m else None
-            return Prolog(root, doctype, entities, first)
+            return Prolog(root, doctype, entities, first, hidden)
         else:
             break  # text before any element: JSON, binary, or plain garbage
-    return Prolog(None, doctype, entities, first)
+    return Prolog(None, doctype, entities, first, hidden)
 
 
 def _read_doctype(data: bytes, pos: int) -> tuple[int, str, bool]:
@@ -121,6 +141,12 @@ def _read_doctype(data: bytes, pos: int) -> tuple[int, str, bool]:
 
 
 def refuse_entities(prolog: Prolog, what: str) -> None:
+    """ParseError if the prolog declares entities, or if its declared encoding could hide them."""
+    if prolog.hidden_encoding:
+        raise ParseError(
+            f"{what} refused: declared encoding {prolog.hidden_encoding!r} is not ASCII-compatible, "
+            "so markup in it cannot be checked before parsing"
+        )
     if prolog.declares_entities:
         raise ParseError(
             f"{what} refused: its DOCTYPE declares ENTITY definitions "

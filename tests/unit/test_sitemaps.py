@@ -145,6 +145,8 @@ BOMB = (
         (b'<?xml version="1.0"?><foo/>', "<foo>"),
         (BOMB.encode(), "ENTITY"),
         (gzip.compress(BOMB.encode()), "ENTITY"),
+        (BOMB.encode("utf-16"), "ENTITY"),
+        (b'<?xml version="1.0" encoding="utf-7"?>+ADw-!DOCTYPE x+AD4-<urlset/>', "not ASCII-compatible"),
         (gzip.compress(b"<urlset>" * 100)[:-12], "truncated gzip"),
         (b'<urlset xmlns="http://www.sitemaps.org/sche', "malformed sitemap XML"),
     ],
