@@ -75,9 +75,9 @@ def bar_chart(days: list[tuple[str, int]], width: int = 600, height: int = 160) 
     for k, (day, n) in enumerate(days):
         h = round((height - 30) * n / top, 1)
         x = round(k * step + 1, 1)
-        bars.append(f'<rect class="bar" x="{x}" y="{height - 20 - h}" width="{round(step - 2, 1)}" height="{h}">'
+        bars.append(f'<rect class="bar" x="{x:g}" y="{height - 20 - h:g}" width="{step - 2:.1f}" height="{h:g}">'
                     f"<title>{escape(day)}: {n}</title></rect>")
-        if k % 7 == 0 or k == len(days) - 1:
+        if k % 7 == 0 or (k == len(days) - 1 and k % 7 > 3):  # last day too, unless it would overlap
             labels.append(f'<text x="{x}" y="{height - 5}">{escape(day[5:])}</text>')
     return Markup(
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="مطابقات يومية" '
