@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 from scraper.errors import QuerySyntaxError
 from scraper.match.evaluate import (
+    ANY,
     NEAR,
     NOT,
+    OR,
     TITLE,
     Code,
     Context,
@@ -78,6 +80,7 @@ class _Rule:
     term_ids: frozenset[int]
     except_ids: frozenset[int]
     uses_title: bool  # only then can a unit without the rule's terms satisfy it (via title:)
+    trivial: bool  # document scope, no except, only ORed terms in any field: being a candidate is firing
 
 
 class _View:
@@ -213,7 +216,8 @@ class RuleIndex:
         excepts = frozenset(self._terms.add(make_term(p.strip('"«»“” '), phrase=True)) for p in spec.except_phrases)
         term_ids = frozenset(tid for tid, _ in positive) | _all_ids(code)
         positives = tuple((t, w, s) for (t, w), s in positive.items())
-        return _Rule(spec.name, spec.scope, code, positives, term_ids, excepts, _uses_title(code))
+        trivial = spec.scope == "document" and not excepts and _only_ored_terms(code)
+        return _Rule(spec.name, spec.scope, code, positives, term_ids, excepts, _uses_title(code), trivial)
 
     def match(self, title: str, paragraphs: list[str]) -> list[RuleMatch]:
         """Every rule that fires on the article, in the order the rules were given."""
@@ -234,21 +238,23 @@ class RuleIndex:
         if not rule.except_ids.isdisjoint(hit_ids):
             title = _drop_excepted(art.title, rule.except_ids)
             view = _View(title, [_drop_excepted(u, rule.except_ids) for u in art.body], art.paragraphs)
-        contexts = _contexts(rule, view)
-        hits: dict[tuple[str, int, int, int], Hit] = {}
+        # Most rules are a word, a phrase or an OR of them: any hit of a candidate's term fires it.
+        contexts = [view.document()] if rule.trivial else _contexts(rule, view)
+        found: dict[tuple[bool, int, int, int], tuple[str, str]] = {}  # sortable position -> term, field
         matched = False
         for ctx in contexts:
-            if evaluate(rule.code, ctx):
+            if rule.trivial or evaluate(rule.code, ctx):
                 matched = True
                 for tid, where, text in rule.positive:
                     for u in ctx.present[where].get(tid, ()):
+                        in_body = u.field == "body"
                         for s, e in u.hits[tid]:
                             cs, ce = u.char_span(s, e)
-                            hits.setdefault((u.field, u.paragraph, cs, ce), Hit(text, u.field, u.paragraph, cs, ce))
+                            found.setdefault((in_body, u.paragraph, cs, ce), (text, u.field))
         if not matched:
             return None
-        ordered = sorted(hits.values(), key=lambda h: (h.field != "title", h.paragraph, h.start, h.end))
-        seen = {h.term for h in ordered}
+        ordered = [Hit(found[k][0], found[k][1], k[1], k[2], k[3]) for k in sorted(found)]
+        seen = {text for text, _ in found.values()}
         terms = list(dict.fromkeys(text for _, _, text in rule.positive if text in seen))
         return RuleMatch(rule.name, terms, ordered, _snippet(art, ordered))
 
@@ -262,6 +268,12 @@ def _all_ids(code: Code) -> frozenset[int]:
     if op == NEAR:
         return frozenset(tid for g in code[2] for tid in g)
     return frozenset().union(*(_all_ids(c) for c in code[1]))
+
+
+def _only_ored_terms(code: Code) -> bool:
+    if code[0] == T:
+        return code[2] == ANY
+    return code[0] == OR and all(_only_ored_terms(c) for c in code[1])
 
 
 def _uses_title(code: Code) -> bool:

@@ -15,8 +15,12 @@ SNIPPET_CHARS = 200
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted, non-overlapping spans (overlapping terms such as روسيا inside "روسيا البيضاء")."""
+    return _merge_sorted(sorted(spans))
+
+
+def _merge_sorted(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
-    for s, e in sorted(spans):
+    for s, e in spans:
         if out and s <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], e))
         else:
@@ -45,7 +49,7 @@ def make_snippet(text: str, spans: list[tuple[int, int]], width: int = SNIPPET_C
     The window opens a third of its width before the first hit so the reader sees its context,
     and is trimmed to whole words.
     """
-    spans = merge_spans(spans)
+    spans = _merge_sorted(spans) if spans == sorted(spans) else merge_spans(spans)
     if not spans:
         return _cut(text, 0, min(len(text), width), [])
     first_s, first_e = spans[0]

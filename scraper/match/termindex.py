@@ -106,11 +106,11 @@ class TermIndex:
         pieces = list(map(_split, texts))
         per_text = [p[1::2] for p in pieces]
         toks = list(chain.from_iterable(per_text))
-        found = list(map(self._memo.get, toks))
-        if None in found:
-            for i, f in enumerate(found):
-                if f is None:
-                    found[i] = self._learn(toks[i])
+        try:  # warm memo: no per-token Python code at all
+            found: list[Starts] = list(map(self._memo.__getitem__, toks))
+        except KeyError:
+            memo = self._memo
+            found = [memo[t] if t in memo else self._learn(t) for t in toks]
         starts = list(compress(range(len(toks)), found))
         if not starts:
             return {}, pieces
@@ -122,7 +122,7 @@ class TermIndex:
                 k = bisect_right(ends, i)
                 base, end = (ends[k - 1] if k else 0), ends[k]
                 cur = local[k] = {}
-            singles, phrases = found[i]  # type: ignore[misc]
+            singles, phrases = found[i]  # type: ignore[misc]  # non-empty: compress kept it
             pos = (i - base, i - base)
             for tid in singles:
                 if tid in cur:
