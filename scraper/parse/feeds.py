@@ -31,7 +31,7 @@ from scraper.parse.fields import (
 from scraper.parse.xmlfix import repair_entities, transcode_undeclared
 from scraper.parse.xmlsafe import Prolog, inspect_prolog, maybe_gunzip, refuse_entities
 
-FEED_ROOTS = {"rss", "feed", "rdf", "channel"}
+FEED_ROOTS = {"rss", "feed", "rdf", "channel", "entry"}  # channel: CDF; entry: an Atom Entry Document
 SUMMARY_HTML_CAP = 8192  # characters of summary HTML converted to text
 _TTL = re.compile(rb"<ttl>\s*(\d{1,7})\s*</ttl>")
 _NOT_PERMALINK = re.compile(rb"isPermaLink\s*=\s*[\"']false[\"']")
