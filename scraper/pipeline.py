@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from scraper.config import Config, Settings, Source
+from scraper.dedupe.fingerprint import fingerprint
 from scraper.errors import ExtractionError, FetchError, ParseError, ScraperError
 from scraper.extract.article import extract_article
 from scraper.fetch.client import Fetcher, FetchResult
@@ -30,7 +31,7 @@ from scraper.parse.feeds import parse_feed
 from scraper.parse.listing import parse_listing
 from scraper.parse.sitemaps import parse_sitemap
 from scraper.schedule.policy import FAILING_AFTER, PollState, next_check
-from scraper.store import repo
+from scraper.store import repo, stories
 from scraper.store.db import session as open_session
 from scraper.store.tables import Article, FetchLog, SourceState, as_utc, utcnow
 
@@ -235,7 +236,10 @@ def _insert_article(rt: Runtime, s, source: Source, draft: ArticleDraft, hashes:
                     title: str | None, body: str, chash: str, title_norm: str,
                     body_norm: str) -> tuple[Article, int]:
     now = utcnow()
+    signature = fingerprint(draft.paragraphs, title)
     story_id = repo.story_by_content_hash(s, chash, now - timedelta(days=STORY_WINDOW_DAYS))
+    if story_id is None:
+        story_id = stories.find_story(s, signature, now)
     if story_id is None:
         story_id = repo.new_story(s, source.name, title, now).id
     else:
@@ -245,10 +249,11 @@ def _insert_article(rt: Runtime, s, source: Source, draft: ArticleDraft, hashes:
         or draft.url, source=source.name, story_id=story_id, title=title, author=draft.author, body=body,
         title_norm=title_norm, body_norm=body_norm, content_hash=chash, published_at=draft.published_at,
         fetched_at=now, language=draft.language or ("ar" if is_arabic(body or title or "") else None),
-        extraction=json.dumps(draft.method),
+        extraction=json.dumps(draft.method), fingerprint=signature.to_bytes(),
     )
     s.add(article)
     s.flush()
+    stories.index_article(s, article.id or 0, story_id or 0, signature, now)
     _note_extraction_quality(s, source.name, article.url, len(body), now)
     repo.add_url_aliases(s, article.id or 0, hashes)
     story = s.get(repo.Story, story_id)

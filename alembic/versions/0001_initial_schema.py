@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 04:55:27.545100
+Create Date: 2026-11-29 05:13:12.300557
 """
 from collections.abc import Sequence
 
@@ -156,6 +156,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_matches_rule'), ['rule'], unique=False)
         batch_op.create_index(batch_op.f('ix_matches_story_id'), ['story_id'], unique=False)
 
+    op.create_table('story_keys',
+    sa.Column('band_key', sa.LargeBinary(length=8), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('story_id', sa.Integer(), nullable=False),
+    sa.Column('seen_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['articles.id'], ),
+    sa.PrimaryKeyConstraint('band_key', 'article_id')
+    )
+    with op.batch_alter_table('story_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_story_keys_seen_at'), ['seen_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_story_keys_story_id'), ['story_id'], unique=False)
+
     op.create_table('alerts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -206,6 +218,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_alerts_status_next')
 
     op.drop_table('alerts')
+    with op.batch_alter_table('story_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_story_keys_story_id'))
+        batch_op.drop_index(batch_op.f('ix_story_keys_seen_at'))
+
+    op.drop_table('story_keys')
     with op.batch_alter_table('matches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_matches_story_id'))
         batch_op.drop_index(batch_op.f('ix_matches_rule'))

@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scraper.alert.outbox import deliver_due
 from scraper.logs import log_event
 from scraper.pipeline import Runtime, refresh_source
-from scraper.store import repo
+from scraper.store import repo, stories
 from scraper.store.db import session as open_session
 from scraper.store.tables import utcnow
 
@@ -32,6 +32,7 @@ async def run_once(rt: Runtime) -> dict[str, int]:
         async with sem:
             return await refresh_source(rt, src)
 
+    prune_indexes(rt)
     reports = await asyncio.gather(*(one(s) for s in sources))
     delivered = await deliver_due(rt.settings, rt.config, rt.engine)
     totals = {
@@ -46,6 +47,15 @@ async def run_once(rt: Runtime) -> dict[str, int]:
     }
     log_event("pass.done", **totals)
     return totals
+
+
+def prune_indexes(rt: Runtime) -> None:
+    """Keep the near-duplicate index bounded to its time window."""
+    with open_session(rt.engine) as s:
+        removed = stories.prune(s, utcnow())
+        s.commit()
+    if removed:
+        log_event("stories.pruned", band_keys=removed)
 
 
 class Daemon:
@@ -97,6 +107,8 @@ class Daemon:
                           max_instances=1, coalesce=True, next_run_time=utcnow())
         scheduler.add_job(self.deliver, "interval", seconds=min(15.0, self.rt.settings.tick_seconds),
                           id="deliver", max_instances=1, coalesce=True)
+        scheduler.add_job(prune_indexes, "interval", args=[self.rt], hours=1, id="prune", max_instances=1,
+                          coalesce=True, next_run_time=utcnow())
         scheduler.start()
         log_event("daemon.started", sources=len(self.rt.config.sources), rules=len(self.rt.config.rules))
         await self.stopping.wait()

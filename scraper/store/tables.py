@@ -112,6 +112,20 @@ class ArticleURL(SQLModel, table=True):
     article_id: int = Field(foreign_key="articles.id", index=True)
 
 
+class StoryKey(SQLModel, table=True):
+    """LSH band keys of recent articles' MinHash signatures: the persistent near-duplicate index.
+
+    Candidates for a new article are the rows sharing one of its band keys inside the time window;
+    they are then scored on the stored signatures. Shared by every worker, so all see one index."""
+
+    __tablename__ = "story_keys"
+
+    band_key: bytes = Field(sa_column=Column(LargeBinary(8), primary_key=True))
+    article_id: int = Field(foreign_key="articles.id", primary_key=True)
+    story_id: int = Field(index=True)
+    seen_at: datetime = Field(index=True)
+
+
 class ArticleRevision(SQLModel, table=True):
     """The previous version of an article whose headline or body changed on re-fetch."""
 
