@@ -4,11 +4,17 @@ All rules' terms live in one :class:`TermIndex`. An article is tokenized once pe
 distinct token is looked up once (memoized), and only the rules that own a term that hit are
 evaluated, so the cost does not grow with the number of rules.
 
+Cost: one scan per article whatever the rule count, then work per *candidate* rule (one whose
+term hit) and per fired rule (hits, snippet): a rule set whose terms are common words costs more.
+
 Scopes: ``document`` evaluates the whole expression over the title and body together;
 ``paragraph`` and ``sentence`` require it to hold inside one unit (the title is a unit of its own;
 sentences end at . ! ? ؟ and newlines). ``title:`` parts always look at the title. NOT is evaluated
 in the same unit, so in document scope it vetoes the whole article. A term occurrence lying inside
-one of the rule's ``except_phrases`` does not count.
+one of the rule's ``except_phrases`` does not count. ``A NEAR/n B``: one hit per operand with
+max(start) - min(end) <= n tokens, inside one paragraph (or the title), so single words at most n
+tokens apart. A rule that could fire on an article containing none of its terms (``NOT x``,
+``a OR NOT b``) is rejected when built. A RuleIndex memoizes token lookups: use one per thread.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scraper.errors import QuerySyntaxError
+from scraper.match.article import ArticleView, drop_excepted, scan_article
 from scraper.match.evaluate import (
     ANY,
     NEAR,
@@ -27,15 +34,12 @@ from scraper.match.evaluate import (
     T,
     Unit,
     compile_node,
-    count_sentences,
     evaluate,
     positive_leaves,
-    split_sentences,
-    where_map,
 )
 from scraper.match.query import Query, make_term, parse_query, query_terms
 from scraper.match.snippet import highlight_spans, make_snippet
-from scraper.match.termindex import TermIndex, UnitHits
+from scraper.match.termindex import TermIndex
 
 SCOPES = ("document", "paragraph", "sentence")
 
@@ -81,85 +85,6 @@ class _Rule:
     except_ids: frozenset[int]
     uses_title: bool  # only then can a unit without the rule's terms satisfy it (via title:)
     trivial: bool  # document scope, no except, only ORed terms in any field: being a candidate is firing
-
-
-class _View:
-    """Title and body units of one article, with the evaluation contexts every rule shares."""
-
-    def __init__(self, title: Unit, body: list[Unit], paragraphs: list[str]) -> None:
-        self.title = title
-        self.body = body  # only the paragraphs with hits
-        self.paragraphs = paragraphs
-        self.title_where = where_map([title])
-        self._doc: Context | None = None
-        self._units: tuple[list[Unit], dict[int, list[int]]] | None = None
-        self._split: dict[int, list[Unit]] = {}  # paragraph position -> its sentences with hits
-        self._unit_contexts: dict[tuple[int, ...], Context] = {}  # (k,) paragraph, (k, j) sentence
-        self._empty: Context | None = None
-        self._sentences: int | None = None
-        self.snippets: dict[tuple[int, tuple[tuple[int, int], ...]], str] = {}  # many rules share a hit
-
-    def document(self) -> Context:
-        if self._doc is None:
-            body_where = where_map(self.body)
-            any_where = dict(body_where)
-            for tid in self.title.hits:
-                any_where[tid] = [self.title, *body_where.get(tid, ())]
-            units = ([self.title, *self.body], [self.title], self.body)
-            self._doc = Context(units, (any_where, self.title_where, body_where))
-        return self._doc
-
-    def unit_contexts(self, scope: str, term_ids: frozenset[int]) -> list[Context]:
-        """Contexts of the paragraphs or sentences (the title first) holding any of ``term_ids``."""
-        if self._units is None:
-            units = [self.title, *self.body]
-            index: dict[int, list[int]] = {}  # term id -> positions in units
-            for k, u in enumerate(units):
-                for tid in u.hits:
-                    index.setdefault(tid, []).append(k)
-            self._units = (units, index)
-        units, index = self._units
-        ks = sorted({k for tid in term_ids for k in index.get(tid, ())})
-        if scope == "paragraph":
-            return [self._unit_context((k,), units[k]) for k in ks]
-        out = []
-        for k in ks:  # split only the paragraphs that matter to this rule, once per article
-            sentences = self._split.get(k)
-            if sentences is None:
-                sentences = self._split[k] = split_sentences(units[k])
-            out += [self._unit_context((k, j), u) for j, u in enumerate(sentences) if not term_ids.isdisjoint(u.hits)]
-        return out
-
-    def _unit_context(self, key: tuple[int, ...], unit: Unit) -> Context:
-        ctx = self._unit_contexts.get(key)
-        if ctx is None:
-            own = {tid: [unit] for tid in unit.hits}
-            if unit.field == "body":
-                ctx = Context(([unit], [self.title], [unit]), (own, self.title_where, own))
-            else:
-                ctx = Context(([unit], [self.title], []), (own, self.title_where, {}))
-            self._unit_contexts[key] = ctx
-        return ctx
-
-    def empty(self) -> Context:
-        """The context of any unit without hits (only title: parts can make a rule true there)."""
-        if self._empty is None:
-            unit = Unit("body", -1, "", {}, [""])
-            self._empty = Context(([unit], [self.title], [unit]), ({}, self.title_where, {}))
-        return self._empty
-
-    def total_units(self, scope: str) -> int:
-        if scope == "paragraph":
-            return 1 + len(self.paragraphs)
-        if self._sentences is None:
-            self._sentences = sum(count_sentences(t) for t in [self.title.text, *self.paragraphs])
-        return self._sentences
-
-
-def _scan_article(index: TermIndex, title: str, paragraphs: list[str]) -> _View:
-    found, pieces = index.scan_many([title, *paragraphs])
-    body = [Unit("body", k - 1, paragraphs[k - 1], found[k], pieces[k]) for k in sorted(found) if k > 0]
-    return _View(Unit("title", 0, title, found.get(0, {}), pieces[0]), body, paragraphs)
 
 
 class RuleIndex:
@@ -221,7 +146,7 @@ class RuleIndex:
 
     def match(self, title: str, paragraphs: list[str]) -> list[RuleMatch]:
         """Every rule that fires on the article, in the order the rules were given."""
-        art = _scan_article(self._terms, title, paragraphs)
+        art = scan_article(self._terms, title, paragraphs)
         hit_ids = set(art.title.hits).union(*(u.hits for u in art.body))
         candidates: set[int] = set()
         for tid in hit_ids:
@@ -233,11 +158,11 @@ class RuleIndex:
                 out.append(m)
         return out
 
-    def _match_rule(self, rule: _Rule, art: _View, hit_ids: set[int]) -> RuleMatch | None:
+    def _match_rule(self, rule: _Rule, art: ArticleView, hit_ids: set[int]) -> RuleMatch | None:
         view = art
         if not rule.except_ids.isdisjoint(hit_ids):
-            title = _drop_excepted(art.title, rule.except_ids)
-            view = _View(title, [_drop_excepted(u, rule.except_ids) for u in art.body], art.paragraphs)
+            title = drop_excepted(art.title, rule.except_ids)
+            view = ArticleView(title, [drop_excepted(u, rule.except_ids) for u in art.body], art.paragraphs)
         # Most rules are a word, a phrase or an OR of them: any hit of a candidate's term fires it.
         contexts = [view.document()] if rule.trivial else _contexts(rule, view)
         found: dict[tuple[bool, int, int, int], tuple[str, str]] = {}  # sortable position -> term, field
@@ -287,7 +212,7 @@ def _uses_title(code: Code) -> bool:
     return any(_uses_title(c) for c in code[1])
 
 
-def _contexts(rule: _Rule, view: _View) -> list[Context]:
+def _contexts(rule: _Rule, view: ArticleView) -> list[Context]:
     if rule.scope == "document":
         return [view.document()]
     mine = view.unit_contexts(rule.scope, rule.term_ids)
@@ -297,22 +222,7 @@ def _contexts(rule: _Rule, view: _View) -> list[Context]:
     return mine
 
 
-def _drop_excepted(unit: Unit, except_ids: frozenset[int]) -> Unit:
-    """``unit`` without the hits that lie inside an occurrence of an except phrase."""
-    covers = [h for tid in except_ids for h in unit.hits.get(tid, ())]
-    if not covers:
-        return unit
-    kept: UnitHits = {}
-    for tid, hs in unit.hits.items():
-        if tid in except_ids:
-            continue
-        rest = [h for h in hs if not any(s <= h[0] and h[1] <= e for s, e in covers)]
-        if rest:
-            kept[tid] = rest
-    return Unit(unit.field, unit.paragraph, unit.text, kept, unit.pieces, unit._offsets)
-
-
-def _snippet(view: _View, hits: list[Hit]) -> str:
+def _snippet(view: ArticleView, hits: list[Hit]) -> str:
     body = [h for h in hits if h.field == "body"]
     if not body:
         first = next((p for p in view.paragraphs if p.strip()), "")

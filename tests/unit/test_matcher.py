@@ -316,3 +316,13 @@ def test_real_article_offsets_point_at_the_terms() -> None:
         assert text[h.start : h.end] in ("الرئيس بشار الأسد", "دمشق")
     assert m.hits[0].field == "title"
     assert "[[الرئيس بشار الأسد]]" in m.snippet or "[[دمشق" in m.snippet
+
+
+def test_title_parts_in_paragraph_scope_need_some_unit_to_hold_the_rest() -> None:
+    rule = "title:ايران AND NOT روسيا"
+    # every unit (the title included) mentions Russia: no unit satisfies NOT روسيا
+    assert not fires(rule, "وصل إلى روسيا", "ثم روسيا", title="إيران وروسيا", scope="paragraph")
+    # a paragraph without Russia does, though it has none of the rule's terms itself
+    assert fires(rule, "وصل إلى روسيا", "خبر آخر", title="إيران وروسيا", scope="paragraph")
+    assert fires(rule, "وصل إلى روسيا. خبر آخر", title="إيران وروسيا", scope="sentence")
+    assert not fires(rule, "وصل إلى روسيا. وروسيا", title="إيران وروسيا", scope="sentence")
