@@ -3,14 +3,17 @@ are exactly what a rule with the same query would fire on (document scope)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scraper.match.matcher import RuleIndex, RuleSpec
 from scraper.match.query import And, Field, Near, Node, Not, Or, Query, Term, parse_query
 from scraper.match.snippet import make_snippet
 
 TITLE_WEIGHT = 3.0
+CACHED_QUERIES = 32  # each compiled query keeps a token memo (bounded by the matcher)
 
 
 @dataclass
@@ -124,9 +127,23 @@ def _is_vacuous(node: Node) -> bool:
     return False
 
 
+def _serialized(verify: Verifier) -> Verifier:
+    lock = threading.Lock()  # a RuleIndex memoizes tokens and is not thread-safe; API workers are threads
+
+    def locked(title: str, paragraphs: list[str]) -> Verdict | None:
+        with lock:
+            return verify(title, paragraphs)
+
+    return locked
+
+
+@lru_cache(maxsize=CACHED_QUERIES)
 def make_verifier(query: str) -> tuple[Query | None, Verifier]:
-    """(parsed query or None for an empty one, verifier); raises QuerySyntaxError."""
+    """(parsed query or None for an empty one, verifier); raises QuerySyntaxError.
+
+    Cached per query text: the matcher learns each distinct token once per index (cold, most of a
+    search's time goes there), so the next page, a feed poll or a repeated search reuse that work."""
     if not query.strip():
         return None, accept_all
     q = parse_query(query)
-    return q, (_vacuous_verifier(q) if _is_vacuous(q.root) else _rule_verifier(q))
+    return q, _serialized(_vacuous_verifier(q) if _is_vacuous(q.root) else _rule_verifier(q))
