@@ -325,6 +325,9 @@ def _register_modules() -> None:
     from scraper.cli_rules import register as register_rules
 
     register_rules(rules_app, _optional_config, handles_config_errors)
+    from scraper.cli_sources import register as register_sources
+
+    register_sources(sources_app, handles_config_errors)
 
 
 _register_modules()
@@ -340,6 +343,9 @@ def _register_modules() -> None:
     from scraper.cli_rules import register as register_rules
 
     register_rules(rules_app, _optional_config, handles_config_errors)
+    from scraper.cli_sources import register as register_sources
+
+    register_sources(sources_app, handles_config_errors)
 
 
 _register_modules()
