@@ -101,6 +101,30 @@ def agreement(root: Path, quick: bool) -> None:
             print(f"  {n:5d}  {kind}")
 
 
+def real_feeds(root: Path) -> None:
+    """Item counts per real publisher feed: does the fast path hold on real-world input?"""
+    files = sorted((root / "feed-conformance-extra" / "rss-parser" / "input").glob("*"))
+    files += sorted((root / "feeds").rglob("*.xml"))
+    print(f"\n## real feeds (rss-parser inputs + feeds/): {len(files)} files")
+    tally: Counter[str] = Counter()
+    for path in files:
+        url = BASE + path.name
+        try:
+            body = feeds._checked_body(path.read_bytes())
+        except ParseError as exc:
+            tally["refused"] += 1
+            print(f"  {path.name:30s} refused: {exc}")
+            continue
+        fast = items_of(lambda b=body, u=url: feeds._parse_fast(b, u))
+        slow = items_of(lambda b=body, u=url: feeds._parse_slow(b, u, None, None))
+        used = parse_feed(path.read_bytes(), url).parser
+        tally[f"parse_feed via {used}"] += 1
+        tally["fast raised" if fast[0] == "raised" else "fast ok"] += 1
+        tally["same links+titles" if fast == slow else "different links/titles"] += 1
+        print(f"  {path.name:30s} fast={len(fast[1]):3d} feedparser={len(slow[1]):3d} parse_feed via {used}")
+    print("  " + ", ".join(f"{k}: {n}" for k, n in sorted(tally.items())))
+
+
 def synth_arabic_rss(n_items: int) -> bytes:
     heads = ["محادثات إيرانية روسية في موسكو حول الملف النووي", "لافروف يستقبل عراقجي لبحث التعاون الاستراتيجي",
              "أسعار النفط ترتفع بعد قرار أوبك+ خفض الإنتاج", "قمة الرياض تدعو إلى التهدئة في المنطقة"]
@@ -180,6 +204,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="every 10th corpus file, short timings")
     args = ap.parse_args()
     agreement(args.corpus, args.quick)
+    real_feeds(args.corpus)
     throughput(args.corpus, args.quick)
     memory()
 
