@@ -3,8 +3,21 @@ the evaluation contexts that every rule evaluated on it shares, built lazily and
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from scraper.match.evaluate import Context, Unit, count_sentences, split_sentences, where_map
 from scraper.match.termindex import TermIndex, UnitHits
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One occurrence of a rule term (re-exported by matcher.py). Frozen: rules share them."""
+
+    term: str  # the term as written in the rule
+    field: str  # "title" | "body"
+    paragraph: int  # index into the paragraphs (0 for the title)
+    start: int  # char offsets in that original paragraph or title
+    end: int
 
 
 class ArticleView:
@@ -21,6 +34,7 @@ class ArticleView:
         self._unit_contexts: dict[tuple[int, ...], Context] = {}  # (k,) paragraph, (k, j) sentence
         self._empty: Context | None = None
         self._sentences: int | None = None
+        self._term_hits: dict[tuple[int, int, str], list[Hit]] = {}
         self.snippets: dict[tuple[int, tuple[tuple[int, int], ...]], str] = {}  # many rules share a hit
 
     def document(self) -> Context:
@@ -32,6 +46,18 @@ class ArticleView:
             units = ([self.title, *self.body], [self.title], self.body)
             self._doc = Context(units, (any_where, self.title_where, body_where))
         return self._doc
+
+    def document_hits(self, tid: int, where: int, text: str) -> list[Hit]:
+        """Hits of term ``tid`` in field ``where`` of the whole article, in reading order."""
+        key = (tid, where, text)
+        hits = self._term_hits.get(key)
+        if hits is None:
+            hits = self._term_hits[key] = [
+                Hit(text, u.field, u.paragraph, *u.char_span(s, e))
+                for u in self.document().present[where].get(tid, ())
+                for s, e in u.hits[tid]
+            ]
+        return hits
 
     def unit_contexts(self, scope: str, term_ids: frozenset[int]) -> list[Context]:
         """Contexts of the paragraphs or sentences (the title first) holding any of ``term_ids``."""

@@ -19,10 +19,11 @@ tokens apart. A rule that could fire on an article containing none of its terms 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from scraper.errors import QuerySyntaxError
-from scraper.match.article import ArticleView, drop_excepted, scan_article
+from scraper.match.article import ArticleView, Hit, drop_excepted, scan_article
 from scraper.match.evaluate import (
     ANY,
     NEAR,
@@ -56,15 +57,6 @@ class RuleSpec:
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
             raise ValueError(f"rule {self.name!r}: scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
-
-
-@dataclass
-class Hit:
-    term: str  # the term as written in the rule
-    field: str  # "title" | "body"
-    paragraph: int  # index into the paragraphs (0 for the title)
-    start: int  # char offsets in that original paragraph or title
-    end: int
 
 
 @dataclass
@@ -164,24 +156,36 @@ class RuleIndex:
             title = drop_excepted(art.title, rule.except_ids)
             view = ArticleView(title, [drop_excepted(u, rule.except_ids) for u in art.body], art.paragraphs)
         # Most rules are a word, a phrase or an OR of them: any hit of a candidate's term fires it.
-        contexts = [view.document()] if rule.trivial else _contexts(rule, view)
-        found: dict[tuple[bool, int, int, int], tuple[str, str]] = {}  # sortable position -> term, field
-        matched = False
-        for ctx in contexts:
-            if rule.trivial or evaluate(rule.code, ctx):
-                matched = True
-                for tid, where, text in rule.positive:
-                    for u in ctx.present[where].get(tid, ()):
-                        in_body = u.field == "body"
-                        for s, e in u.hits[tid]:
-                            cs, ce = u.char_span(s, e)
-                            found.setdefault((in_body, u.paragraph, cs, ce), (text, u.field))
-        if not matched:
-            return None
-        ordered = [Hit(found[k][0], found[k][1], k[1], k[2], k[3]) for k in sorted(found)]
-        seen = {text for text, _ in found.values()}
+        if rule.scope == "document":
+            if not (rule.trivial or evaluate(rule.code, view.document())):
+                return None
+            # Per-term hit lists are shared by every rule using the term on this article.
+            lists = [view.document_hits(tid, where, text) for tid, where, text in rule.positive]
+            ordered = list(lists[0]) if len(lists) == 1 else _merge_hits(h for hs in lists for h in hs)
+        else:
+            matched = [ctx for ctx in _contexts(rule, view) if evaluate(rule.code, ctx)]
+            if not matched:
+                return None
+            ordered = _merge_hits(_unit_hits(rule, matched))
+        seen = {h.term for h in ordered}
         terms = list(dict.fromkeys(text for _, _, text in rule.positive if text in seen))
         return RuleMatch(rule.name, terms, ordered, _snippet(art, ordered))
+
+
+def _unit_hits(rule: _Rule, contexts: list[Context]) -> Iterator[Hit]:
+    for ctx in contexts:
+        for tid, where, text in rule.positive:
+            for u in ctx.present[where].get(tid, ()):
+                for s, e in u.hits[tid]:
+                    yield Hit(text, u.field, u.paragraph, *u.char_span(s, e))
+
+
+def _merge_hits(hits: Iterable[Hit]) -> list[Hit]:
+    """Title first, then by paragraph and offset; one hit per span (the first term listed wins)."""
+    by_span: dict[tuple[bool, int, int, int], Hit] = {}
+    for h in hits:
+        by_span.setdefault((h.field == "body", h.paragraph, h.start, h.end), h)
+    return [by_span[k] for k in sorted(by_span)]
 
 
 def _all_ids(code: Code) -> frozenset[int]:
