@@ -224,6 +224,52 @@ def alerts_retry(alert_id: Annotated[int | None, typer.Argument(help="alert id")
     typer.echo(f"{len(rows)} alert(s) queued again")
 
 
+channels_app = typer.Typer(help="Alert channels: state, enable and disable.", no_args_is_help=True)
+app.add_typer(channels_app, name="channels")
+
+
+@channels_app.command("list")
+@handles_config_errors
+def channels_list(config: ConfigOpt = None) -> None:
+    """Configured channels, whether they are enabled, and their pending alerts."""
+    from sqlmodel import func, select
+
+    from scraper.alert.outbox import disabled_channels
+    from scraper.store.db import session
+    from scraper.store.tables import Alert
+
+    settings, cfg = load(config)
+    engine = engine_for(settings)
+    disabled = disabled_channels(engine)
+    with session(engine) as s:
+        for name, ch in cfg.channels.items():
+            pending = s.exec(select(func.count()).select_from(Alert).where(
+                Alert.channel == name, Alert.status == "pending")).one()
+            state = f"DISABLED: {disabled[name]}" if name in disabled else "enabled"
+            typer.echo(f"{name:<16} {ch.type:<8} {state}  pending={pending}")
+
+
+@channels_app.command("enable")
+@handles_config_errors
+def channels_enable(name: str) -> None:
+    """Enable a channel (after a 410 disabled it); its waiting alerts go out on the next delivery."""
+    from scraper.alert.outbox import set_channel_disabled
+
+    released = set_channel_disabled(engine_for(Settings.from_env()), name, False)
+    typer.echo(f"channel {name} enabled; {released} waiting alert(s) due now")
+
+
+@channels_app.command("disable")
+@handles_config_errors
+def channels_disable(name: str, reason: Annotated[str, typer.Option(help="shown in channels list")] = "by hand"
+                     ) -> None:
+    """Stop delivering to a channel; its alerts wait until it is enabled."""
+    from scraper.alert.outbox import set_channel_disabled
+
+    set_channel_disabled(engine_for(Settings.from_env()), name, True, reason)
+    typer.echo(f"channel {name} disabled")
+
+
 @app.command()
 @handles_config_errors
 def extract(target: str, source: Annotated[str | None, typer.Option(help="use this source's selectors")] = None,

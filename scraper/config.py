@@ -151,6 +151,8 @@ class Rule(_Strict):
     except_: list[str] = Field(default_factory=list, alias="except")
     lang: str = "ar"
     mode: Literal["immediate", "hourly", "daily"] = "immediate"
+    throttle: int | None = Field(default=None, ge=1)  # immediate alerts per hour per channel; the rest wait
+    # for the hourly digest instead of flooding the receiver
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

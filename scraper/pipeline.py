@@ -63,6 +63,10 @@ class Runtime:
     def channels_of(self, rule: str) -> list[str]:
         return next((r.channels for r in self.config.rules if r.name == rule), [])
 
+    def policy_of(self, rule: str) -> repo.AlertPolicy:
+        r = next((r for r in self.config.rules if r.name == rule), None)
+        return repo.AlertPolicy(r.mode, r.throttle) if r else repo.AlertPolicy()
+
 
 @dataclass
 class RefreshReport:
@@ -263,7 +267,7 @@ def _insert_article(rt: Runtime, s, source: Source, draft: ArticleDraft, hashes:
     for m in rt.rules.match(title or "", draft.paragraphs):
         record = repo.MatchRecord(rule=m.rule, terms=list(m.terms), snippet=m.snippet,
                                   hits=[h.__dict__ for h in m.hits])
-        alerts += repo.add_match_and_alerts(s, article, record, rt.channels_of(m.rule))
+        alerts += repo.add_match_and_alerts(s, article, record, rt.channels_of(m.rule), rt.policy_of(m.rule))
     return article, alerts
 
 

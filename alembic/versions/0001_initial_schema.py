@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 05:13:12.300557
+Create Date: 2026-11-29 05:21:21.106750
 """
 from collections.abc import Sequence
 
@@ -19,6 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     
+    op.create_table('channel_state',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('disabled', sa.Boolean(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('changed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('fetch_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -177,6 +184,7 @@ def upgrade() -> None:
     sa.Column('article_id', sa.Integer(), nullable=False),
     sa.Column('match_id', sa.Integer(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
@@ -259,4 +267,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_fetch_log_source_at')
 
     op.drop_table('fetch_log')
+    op.drop_table('channel_state')
 

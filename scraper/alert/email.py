@@ -20,11 +20,11 @@ _HIT = re.compile(r"\[\[(.+?)\]\]", re.S)
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9 .,:/_\-]*[A-Za-z0-9]|[A-Za-z]")
 
 
-def _plain_snippet(snippet: str) -> str:
+def plain_snippet(snippet: str) -> str:
     return _HIT.sub(r"\1", snippet)
 
 
-def _isolate_latin(escaped: str) -> str:
+def isolate_latin(escaped: str) -> str:
     """Wrap Latin runs (names, acronyms) in <bdi> so they do not scramble the RTL line."""
     return _LATIN_RUN.sub(lambda m: f"<bdi>{m.group()}</bdi>", escaped)
 
@@ -32,7 +32,7 @@ def _isolate_latin(escaped: str) -> str:
 def html_snippet(snippet: str) -> str:
     """Escape first, then turn the matcher's [[hit]] markers into <mark>: scraped text stays inert."""
     escaped = html.escape(snippet, quote=True)
-    return _HIT.sub(r"<mark>\1</mark>", _isolate_latin(escaped))
+    return _HIT.sub(r"<mark>\1</mark>", isolate_latin(escaped))
 
 
 def render_email(message: AlertMessage, channel: EmailChannel, sender: str) -> EmailMessage:
@@ -51,7 +51,7 @@ def render_email(message: AlertMessage, channel: EmailChannel, sender: str) -> E
     terms = "، ".join(str(t) for t in art.get("terms") or [])
     msg.set_content(
         f"{title}\n\nالمصدر: {art.get('source')}\nالتاريخ: {published}\nالكلمات: {terms}\n\n"
-        f"{_plain_snippet(str(art.get('snippet') or ''))}\n\n{art.get('url')}\n\n"
+        f"{plain_snippet(str(art.get('snippet') or ''))}\n\n{art.get('url')}\n\n"
         f"-- scraper, rule {message.rule} (alert {message.key})\n"
     )
     msg.add_alternative(_render_html(message, title, str(published), terms), subtype="html")
@@ -69,7 +69,7 @@ def _render_html(message: AlertMessage, title: str, published: str, terms: str) 
 <body dir="rtl" style="font-family: 'Noto Naskh Arabic', Tahoma, Arial, sans-serif; line-height: 1.7;">
 <div dir="rtl" lang="ar">
 <p style="color:#666;font-size:90%">تنبيه القاعدة <bdi dir="ltr">{e(message.rule)}</bdi></p>
-<h2 style="margin:0.3em 0"><a href="{safe_href}">{_isolate_latin(e(title))}</a></h2>
+<h2 style="margin:0.3em 0"><a href="{safe_href}">{isolate_latin(e(title))}</a></h2>
 <p style="color:#444">المصدر: <bdi>{e(str(art.get('source')))}</bdi> · التاريخ: <bdi dir="ltr">{e(published)}</bdi></p>
 <p>الكلمات المطابقة: {e(terms)}</p>
 <blockquote style="border-right:3px solid #c90;margin:0;padding:0 1em">{snippet}</blockquote>
@@ -82,7 +82,12 @@ def _render_html(message: AlertMessage, title: str, published: str, terms: str) 
 async def send_email(settings: Settings, channel: EmailChannel, message: AlertMessage) -> str | None:
     """Send one alert. Returns a warning when some (not all) recipients were refused: the message
     went out, so retrying would only duplicate it for the others."""
-    msg = render_email(message, channel, settings.smtp_from)
+    if message.payload.get("event") == "digest":
+        from scraper.alert.digest import render_digest_email
+
+        msg = render_digest_email(message, channel, settings.smtp_from)
+    else:
+        msg = render_email(message, channel, settings.smtp_from)
     try:
         errors, _resp = await aiosmtplib.send(
             msg,

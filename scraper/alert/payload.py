@@ -24,7 +24,7 @@ from scraper.store.tables import Alert, Article, RuleMatch, Story, as_utc
 SCHEMA_VERSION = 1
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     value = as_utc(value)
     return value.isoformat().replace("+00:00", "Z") if value else None
 
@@ -53,22 +53,22 @@ def build_message(session: Session, alert: Alert) -> AlertMessage:
     if article is None or story is None:
         raise LookupError(f"alert {alert.id} points at a missing article or story")
     outlets = [
-        {"source": src, "url": url, "seen_at": _iso(seen)}
+        {"source": src, "url": url, "seen_at": iso(seen)}
         for src, seen, url in repo.story_outlets(session, story.id or 0)
     ]
     payload: dict[str, object] = {
         "id": alert.key,
         "event": "match",
         "version": SCHEMA_VERSION,
-        "created_at": _iso(alert.created_at),
+        "created_at": iso(alert.created_at),
         "rule": alert.rule,
         "story": {"id": story.id, "first_source": story.first_source,
-                  "first_seen_at": _iso(story.first_seen_at), "outlets": outlets},
+                  "first_seen_at": iso(story.first_seen_at), "outlets": outlets},
         "article": {
             "url": article.url,
             "title": article.title,
             "source": article.source,
-            "published_at": _iso(article.published_at),
+            "published_at": iso(article.published_at),
             "snippet": match.snippet if match else "",
             "terms": json.loads(match.terms) if match else [],
         },

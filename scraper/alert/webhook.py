@@ -44,7 +44,7 @@ async def send_webhook(client: httpx.AsyncClient, channel: WebhookChannel, messa
     ts = str(int(time.time()))
     headers = {
         "Content-Type": "application/json; charset=utf-8",
-        "X-Scraper-Event": "match",
+        "X-Scraper-Event": str(message.payload.get("event", "match")),
         "X-Scraper-Id": message.key,
         "X-Scraper-Timestamp": ts,
         "X-Scraper-Signature": sign(channel.secret, ts, body),

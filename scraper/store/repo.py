@@ -132,9 +132,38 @@ class MatchRecord:
     snippet: str
 
 
-def add_match_and_alerts(session: Session, article: Article, match: MatchRecord, channels: list[str]) -> int:
+@dataclass(frozen=True)
+class AlertPolicy:
+    """How a rule's alerts are delivered: at once, or gathered into hourly/daily digests."""
+
+    mode: str = "immediate"
+    throttle: int | None = None  # immediate alerts per hour per channel before the rest go to the digest
+
+
+def digest_due(mode: str, created: datetime) -> datetime:
+    """When the digest period containing ``created`` ends (UTC hour or day boundary)."""
+    if mode == "hourly":
+        return created.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return created.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+
+
+def _mode_for(session: Session, rule: str, channel: str, policy: AlertPolicy, now: datetime) -> str:
+    if policy.mode != "immediate" or policy.throttle is None:
+        return policy.mode
+    recent = session.exec(
+        select(func.count()).select_from(Alert).where(
+            Alert.rule == rule, Alert.channel == channel, Alert.mode == "immediate",
+            Alert.created_at >= now - timedelta(hours=1))
+    ).one()
+    return "hourly" if recent >= policy.throttle else "immediate"
+
+
+def add_match_and_alerts(session: Session, article: Article, match: MatchRecord, channels: list[str],
+                         policy: AlertPolicy | None = None) -> int:
     """Record a match and queue one alert per channel unless this story was already alerted for
     (rule, channel). Returns how many alerts were queued."""
+    policy = policy or AlertPolicy()
+    now = utcnow()
     assert article.id is not None and article.story_id is not None
     row = RuleMatch(rule=match.rule, article_id=article.id, story_id=article.story_id,
                     terms=json.dumps(match.terms, ensure_ascii=False),
@@ -149,8 +178,11 @@ def add_match_and_alerts(session: Session, article: Article, match: MatchRecord,
         ).first()
         if exists is not None:
             continue
+        mode = _mode_for(session, match.rule, channel, policy, now)
+        due = now if mode == "immediate" else digest_due(mode, now)
         session.add(Alert(key=alert_key(match.rule, article.story_id, channel), rule=match.rule,
-                          channel=channel, story_id=article.story_id, article_id=article.id, match_id=row.id))
+                          channel=channel, story_id=article.story_id, article_id=article.id, match_id=row.id,
+                          mode=mode, created_at=now, next_attempt_at=due))
         queued += 1
     return queued
 

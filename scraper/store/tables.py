@@ -173,11 +173,23 @@ class Alert(SQLModel, table=True):
     article_id: int = Field(foreign_key="articles.id")
     match_id: int | None = Field(default=None, foreign_key="matches.id")
     status: str = Field(default="pending", max_length=20)  # pending | sent | failed (dead letter)
+    mode: str = Field(default="immediate", max_length=10)  # immediate | hourly | daily (digest)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class ChannelState(SQLModel, table=True):
+    """A channel the receiver told us to stop using (HTTP 410). Its alerts wait until it is enabled."""
+
+    __tablename__ = "channel_state"
+
+    name: str = Field(max_length=200, primary_key=True)
+    disabled: bool = False
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    changed_at: datetime = Field(default_factory=utcnow)
 
 
 class AlertAttempt(SQLModel, table=True):

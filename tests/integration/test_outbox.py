@@ -138,7 +138,8 @@ def test_receiver_down_then_up_gets_every_alert_exactly_once(db_url: str) -> Non
         assert len(ids) == 3 and len(set(ids)) == 3
 
 
-def queue_alert_for_story(db_url: str, i: int) -> None:
+def queue_alert_for_story(db_url: str, i: int, channels: list[str] | None = None,
+                          policy: repo.AlertPolicy | None = None) -> None:
     engine = make_engine(db_url)
     with open_session(engine) as s:
         story = repo.new_story(s, "bbc-arabic", f"خبر {i}", utcnow())
@@ -147,7 +148,8 @@ def queue_alert_for_story(db_url: str, i: int) -> None:
                           content_hash=f"{i:064d}")
         s.add(article)
         s.flush()
-        repo.add_match_and_alerts(s, article, repo.MatchRecord("iran-russia", ["طهران"], [], "نص"), ["ops"])
+        repo.add_match_and_alerts(s, article, repo.MatchRecord("iran-russia", ["طهران"], [], "[[طهران]] نص"),
+                                  channels or ["ops"], policy)
         s.commit()
     engine.dispose()
 
@@ -172,12 +174,59 @@ def test_dead_letter_after_max_attempts_with_every_attempt_recorded(sqlite_url: 
         assert all("503" in (t.error or "") for t in attempts)
 
 
-def test_410_gone_is_permanent(sqlite_url: str) -> None:
-    with WebhookReceiver("s", status=410) as hook:
+def test_410_gone_disables_the_channel_until_enabled_and_keeps_its_alerts(sqlite_url: str) -> None:
+    from scraper.alert.outbox import disabled_channels, set_channel_disabled
+
+    answers = iter([410, 200])
+    with WebhookReceiver("s", status=lambda: next(answers)) as hook:
         queue_alert(sqlite_url, ["ops"])
-        report = deliver(sqlite_url, make_config(hook.url, "s"))
-    assert report.dead == 1
-    assert "410 Gone" in (alerts(sqlite_url)[0].last_error or "")
+        cfg = make_config(hook.url, "s")
+        assert deliver(sqlite_url, cfg).held == 1
+        engine = make_engine(sqlite_url)
+        assert "410 Gone" in disabled_channels(engine)["ops"]
+        [a] = alerts(sqlite_url)
+        assert a.status == "pending"
+        assert deliver(sqlite_url, cfg, now=utcnow() + timedelta(hours=2)).sent == 0  # channel is off
+        assert set_channel_disabled(engine, "ops", False) == 1
+        engine.dispose()
+        assert deliver(sqlite_url, cfg).sent == 1
+        assert len(hook.deliveries) == 1
+
+
+def test_hourly_digest_sends_one_message_with_one_entry_per_story(db_url: str, smtp_server: SMTPSink) -> None:
+    from scraper.store.tables import Story
+
+    cfg = make_config("http://127.0.0.1:9/x", "s", email_to=["desk@example.org"])
+    with WebhookReceiver("s") as hook:
+        cfg.channels["ops"].url = hook.url  # type: ignore[union-attr]
+        for i in range(3):
+            queue_alert_for_story(db_url, i, channels=["ops", "desk"], policy=repo.AlertPolicy("hourly"))
+        rows = alerts(db_url)
+        assert {a.mode for a in rows} == {"hourly"} and all(a.next_attempt_at.minute == 0 for a in rows)
+        settings = Settings(database_url=db_url, smtp_host=smtp_server.host, smtp_port=smtp_server.port)
+        assert deliver(db_url, cfg, settings).sent == 0  # not before the hour ends
+        report = deliver(db_url, cfg, settings, now=utcnow() + timedelta(hours=1, minutes=1))
+        assert report.sent == 6
+        [d] = hook.deliveries
+        assert d.signature_ok and d.headers["x-scraper-event"] == "digest"
+        p = d.payload
+        assert p["event"] == "digest" and p["mode"] == "hourly" and len(p["stories"]) == 3
+        assert sorted(p["alerts"]) == sorted(a.key for a in rows if a.channel == "ops")
+        assert {st["article"]["title"] for st in p["stories"]} == {f"طهران وموسكو {i}" for i in range(3)}
+        [mail] = smtp_server.messages
+        assert "3" in mail["Subject"] and mail["Subject"].startswith("[iran-russia] ملخص ساعي")
+        html = mail.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+        assert html.count("<li") == 3 and 'dir="rtl"' in html
+    engine = make_engine(db_url)
+    with open_session(engine) as s:
+        assert len(s.exec(select(Story)).all()) == 3
+    engine.dispose()
+
+
+def test_throttle_sends_the_overflow_to_the_hourly_digest(sqlite_url: str) -> None:
+    for i in range(3):
+        queue_alert_for_story(sqlite_url, i, channels=["ops"], policy=repo.AlertPolicy("immediate", throttle=2))
+    assert [a.mode for a in sorted(alerts(sqlite_url), key=lambda a: a.id)] == ["immediate", "immediate", "hourly"]
 
 
 def test_slow_receiver_past_the_timeout_is_retried(sqlite_url: str) -> None:
