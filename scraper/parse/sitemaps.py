@@ -92,6 +92,9 @@ def _iter_entries(body: bytes) -> Iterator[_Entry]:
                 yield entry
                 entry, yielded = _Entry(), yielded + 1
                 elem.clear(keep_tail=False)
+                parent = elem.getparent()
+                while parent is not None and elem.getprevious() is not None:
+                    del parent[0]  # cleared siblings would otherwise still hold a node each
                 continue
             _collect(entry, name, elem)
     except etree.XMLSyntaxError as exc:
