@@ -32,6 +32,8 @@ from scraper.parse.xmlfix import repair_entities, transcode_undeclared
 from scraper.parse.xmlsafe import Prolog, inspect_prolog, maybe_gunzip, refuse_entities
 
 FEED_ROOTS = {"rss", "feed", "rdf", "channel", "entry"}  # channel: CDF; entry: an Atom Entry Document
+# First elements that mean "a web page": error pages and soft-404s often skip <html> and <head>.
+HTML_ROOTS = {"html", "head", "body", "div", "meta", "script", "style", "table", "p", "h1"}
 SUMMARY_HTML_CAP = 8192  # characters of summary HTML converted to text
 _TTL = re.compile(rb"<ttl>\s*(\d{1,7})\s*</ttl>")
 _NOT_PERMALINK = re.compile(rb"isPermaLink\s*=\s*[\"']false[\"']")
@@ -74,7 +76,7 @@ def _checked_body(body: bytes, content_type: str | None = None) -> bytes:
         body, prolog = _skip_leading_junk(body, prolog)
     refuse_entities(prolog, "feed")
     # By root element: a real feed may carry a stray XHTML DOCTYPE (feedparser's always_strip_doctype).
-    if prolog.root == "html" or (prolog.root is None and prolog.doctype == "html"):
+    if prolog.root in HTML_ROOTS or (prolog.root is None and prolog.doctype == "html"):
         raise ParseError("expected a feed, got an HTML page")
     if prolog.root is None and prolog.first_char not in ("{", "["):
         raise ParseError("not a feed: no XML element or JSON object found (binary or text body)")

@@ -255,6 +255,7 @@ PARAM_ENTITY = '<!-- c --><!DOCTYPE rss [ <!ENTITY % ext SYSTEM "http://evil.tes
         (UTF7_ENTITIES, "not ASCII-compatible"),
         (b"<!DOCTYPE html><html><head><title>x</title></head><body>hi</body></html>", "got an HTML page"),
         (b"\n<html lang='ar'><body><a href='/rss'>rss</a></body></html>", "got an HTML page"),
+        ("<!-- cache miss --><div class='error'>404 - الصفحة غير موجودة</div>".encode(), "got an HTML page"),
         (b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x.dtd"><html xmlns="http://www.w3.org/1999/xhtml"/>',
          "got an HTML page"),
         (bytes(range(256)) * 20, "not a feed"),

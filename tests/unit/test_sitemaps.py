@@ -124,10 +124,10 @@ def test_sitemap_dates(value: str | None, expected: datetime | None) -> None:
 
 
 def test_large_sitemap_streams() -> None:
-    urls = "".join(f"<url><loc>https://s.test/a/{i}</loc><lastmod>2025-06-03</lastmod></url>" for i in range(50_000))
+    urls = "".join(f"<url><loc>https://s.test/a/{i}</loc><lastmod>2025-06-03</lastmod></url>" for i in range(10_000))
     body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
     result = parse_sitemap(gzip.compress(body, 1), "https://s.test/sitemap.xml.gz", NOW)
-    assert len(result.items) == 50_000 and result.items[-1].url == "https://s.test/a/49999"
+    assert len(result.items) == 10_000 and result.items[-1].url == "https://s.test/a/9999"
 
 
 BOMB = (
