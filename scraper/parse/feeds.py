@@ -1,9 +1,12 @@
 """Feed bytes → ParsedFeed, for RSS 0.9x/1.0/2.0, Atom and JSON Feed.
 
 Two parsers, chosen by measurement (bench/feeds.py, bench/RESULTS.feeds.md): ``fastfeedparser`` (lxml,
-about 10-20x faster) first, ``feedparser`` (sax + a forgiving sgml parser) as the fallback when the
-fast one raises, finds no items, or would give a wrong answer for this document (xml:base, which it
-does not apply; guids marked ``isPermaLink="false"`` that it takes as links).
+10-30x faster end to end) first, ``feedparser`` (sax + a forgiving sgml parser) as the fallback when the
+fast one raises, finds no items, or would be wrong for this document (it ignores xml:base).
+Before either runs, the body is checked (xmlsafe: entities, HTML, garbage) and repaired (xmlfix:
+HTML entities, bare ampersands, undeclared legacy charsets; fields: Arabic-region zone names), so both
+parsers read the same well-formed text. After the fast parse we correct what it gets wrong per item:
+Atom links other than the alternate, and guids marked ``isPermaLink="false"`` taken as links.
 """
 
 from __future__ import annotations
