@@ -41,7 +41,7 @@ SUMMARY_HTML_CAP = 8192  # characters of summary HTML converted to text
 _TTL = re.compile(rb"<ttl>\s*(\d{1,7})\s*</ttl>")
 _NOT_PERMALINK = re.compile(rb"isPermaLink\s*=\s*[\"']false[\"']")
 _GUID_NOT_PERMALINK = re.compile(
-    rb"<guid[^>]*isPermaLink\s*=\s*[\"']false[\"'][^>]*>\s*(?:<!\[CDATA\[)?\s*([^<\]\s]+)"
+    rb"<guid[^<>]{0,200}?isPermaLink\s*=\s*[\"']false[\"'][^<>]{0,200}>\s*(?:<!\[CDATA\[)?\s*([^<\]\s]+)"
 )
 _FEED_START = re.compile(rb"<\?xml|<rss\b|<feed\b|<rdf:RDF\b")
 _JSON_START = re.compile(rb"\s*[\[{]")

@@ -13,10 +13,10 @@ from urllib.parse import urljoin, urlsplit
 # inline tags vanish so "<b>عاجل</b>:" keeps its colon attached; script/style/comments go entirely.
 _DROP = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|noscript|template)\b.*?(?:</\1\s*>|\Z)", re.S | re.I)
 _BLOCK_TAG = re.compile(
-    r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|section|article|figure|figcaption|table|hr)\b[^>]*>",
+    r"</?(?:p|div|br|li|ul|ol|h[1-6]|tr|td|th|blockquote|section|article|figure|figcaption|table|hr)\b[^<>]*>",
     re.IGNORECASE,
 )
-_ANY_TAG = re.compile(r"</?[A-Za-z][^>]*>|<![^>]*>|<\?[^>]*>")
+_ANY_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*>")  # [^<>]: a scan stops at the next "<", so linear
 # scheme, then a host of ordinary characters, then the end or a path/query/fragment; no spaces or "@"
 _ABSOLUTE_HTTP = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:[/?#][^\s]*)?\Z")
 

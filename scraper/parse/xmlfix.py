@@ -20,7 +20,7 @@ _CDATA_OR_AMP = re.compile(
     rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|&(#[0-9]{1,7};|#x[0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]{0,31};)?", re.S
 )
 _XML_NAMED = {b"amp;", b"lt;", b"gt;", b"quot;", b"apos;"}
-_XML_DECL_ENCODING = re.compile(rb"<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.IGNORECASE)
+_XML_DECL_ENCODING = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)", re.IGNORECASE)
 _HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 
 
