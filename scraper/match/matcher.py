@@ -160,7 +160,8 @@ class RuleIndex:
             if not (rule.trivial or evaluate(rule.code, view.document())):
                 return None
             # Per-term hit lists are shared by every rule using the term on this article.
-            lists = [view.document_hits(tid, where, text) for tid, where, text in rule.positive]
+            present = view.document().present
+            lists = [view.document_hits(t, w, text) for t, w, text in rule.positive if t in present[w]]
             ordered = list(lists[0]) if len(lists) == 1 else _merge_hits(h for hs in lists for h in hs)
         else:
             matched = [ctx for ctx in _contexts(rule, view) if evaluate(rule.code, ctx)]
