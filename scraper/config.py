@@ -140,7 +140,25 @@ class WebhookChannel(_Strict):
         return v
 
 
-Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
+class SlackChannel(_Strict):
+    """A Slack incoming webhook."""
+
+    type: Literal["slack"]
+    url: str = Field(pattern=r"^https?://")
+    timeout: float = 10.0
+
+
+class TelegramChannel(_Strict):
+    """A Telegram bot posting to a chat (the bot token is a secret: use ${TELEGRAM_BOT_TOKEN})."""
+
+    type: Literal["telegram"]
+    bot_token: str = Field(min_length=1)
+    chat_id: str = Field(min_length=1)
+    api_base: str = Field(default="https://api.telegram.org", pattern=r"^https?://")
+    timeout: float = 10.0
+
+
+Channel = Annotated[EmailChannel | WebhookChannel | SlackChannel | TelegramChannel, Field(discriminator="type")]
 
 
 class Rule(_Strict):
@@ -275,7 +293,8 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> Config:
         return Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x in {"email", "webhook"}))
+        tags = {"email", "webhook", "slack", "telegram"}  # pydantic's discriminator level, not a YAML key
+        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x in tags))
         field = ".".join(str(x) for x in loc) or "(top level)"
         line = _line_of(root, loc)
         where = f":{line}" if line else ""

@@ -18,11 +18,12 @@ import httpx
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
+from scraper.alert.chat import send_slack, send_telegram
 from scraper.alert.digest import build_digest
 from scraper.alert.email import send_email
 from scraper.alert.payload import build_message
 from scraper.alert.webhook import DeliveryError, send_webhook
-from scraper.config import Config, EmailChannel, Settings, WebhookChannel
+from scraper.config import Config, EmailChannel, Settings, SlackChannel, TelegramChannel, WebhookChannel
 from scraper.logs import log_event
 from scraper.store.db import session as open_session
 from scraper.store.tables import Alert, AlertAttempt, ChannelState, utcnow
@@ -123,9 +124,14 @@ async def _send(settings: Settings, config: Config, client: httpx.AsyncClient, a
         message = build_digest(s, alerts) if digest else build_message(s, alerts[0])
     if isinstance(channel, WebhookChannel):
         await send_webhook(client, channel, message)
-        return None
-    assert isinstance(channel, EmailChannel)
-    return await send_email(settings, channel, message)
+    elif isinstance(channel, SlackChannel):
+        await send_slack(client, channel, message)
+    elif isinstance(channel, TelegramChannel):
+        await send_telegram(client, channel, message)
+    else:
+        assert isinstance(channel, EmailChannel)
+        return await send_email(settings, channel, message)
+    return None
 
 
 async def _deliver_group(settings: Settings, config: Config, engine: Engine, client: httpx.AsyncClient,

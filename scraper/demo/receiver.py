@@ -16,6 +16,7 @@ class Delivery:
     headers: dict[str, str]
     body: bytes
     signature_ok: bool
+    path: str = "/"
 
     @property
     def payload(self) -> dict[str, object]:
@@ -40,7 +41,7 @@ class WebhookReceiver:
                             headers.get("x-scraper-signature", ""))
                 code = receiver.status() if callable(receiver.status) else receiver.status
                 if 200 <= code < 300:
-                    delivery = Delivery(headers=headers, body=body, signature_ok=ok)
+                    delivery = Delivery(headers=headers, body=body, signature_ok=ok, path=self.path)
                     receiver.deliveries.append(delivery)
                     if on_delivery:
                         on_delivery(delivery)

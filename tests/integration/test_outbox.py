@@ -299,3 +299,33 @@ def test_retry_delay_grows_and_is_capped(attempts: int) -> None:
     base = min(6 * 3600, 30 * 2 ** (attempts - 1))
     assert all(base / 2 <= d <= base for d in delays)
     assert len(set(delays)) > 1  # jittered
+
+
+def test_slack_and_telegram_presets_carry_the_story(sqlite_url: str) -> None:
+    with WebhookReceiver("unused") as hook:
+        cfg = Config.model_validate({
+            "channels": {"team": {"type": "slack", "url": hook.url},
+                         "tg": {"type": "telegram", "bot_token": "123:SECRET", "chat_id": "-100200",
+                                "api_base": hook.url.removesuffix("/hook")}},
+            "rules": [{"name": "iran-russia", "query": "إيران", "channels": ["team", "tg"]}], "sources": [],
+        })
+        queue_alert(sqlite_url, ["team", "tg"], title="لافروف <b>يستقبل</b> عراقجي")
+        assert deliver(sqlite_url, cfg).sent == 2
+        by_path = {d.path: d.payload for d in hook.deliveries}
+        slack = by_path["/hook"]["text"]
+        assert "*[iran-russia]*" in slack and "&lt;b&gt;" in slack and "https://arabic.rt.com/" in slack
+        tg = by_path["/bot123:SECRET/sendMessage"]
+        assert tg["chat_id"] == "-100200" and tg["parse_mode"] == "HTML"
+        assert "&lt;b&gt;يستقبل&lt;/b&gt;" in tg["text"] and "موسكو" in tg["text"]
+
+
+def test_telegram_errors_never_show_the_bot_token(sqlite_url: str) -> None:
+    cfg = Config.model_validate({
+        "channels": {"tg": {"type": "telegram", "bot_token": "999:TOPSECRET", "chat_id": "1",
+                            "api_base": "http://127.0.0.1:9"}},
+        "rules": [{"name": "iran-russia", "query": "إيران", "channels": ["tg"]}], "sources": [],
+    })
+    queue_alert(sqlite_url, ["tg"])
+    assert deliver(sqlite_url, cfg).retrying == 1
+    error = alerts(sqlite_url)[0].last_error or ""
+    assert "telegram chat 1 unreachable" in error and "TOPSECRET" not in error
