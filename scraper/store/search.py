@@ -20,7 +20,16 @@ from sqlmodel import col
 
 from scraper.store.search_fts import prefilter
 from scraper.store.search_results import Cursor, SearchPage, SearchResult, decode_cursor, encode_cursor, iso
-from scraper.store.search_sql import Filters, after, before, candidates, filter_clauses, fulltext_clause, outlet_counts
+from scraper.store.search_sql import (
+    Filters,
+    after,
+    before,
+    candidates,
+    filter_clauses,
+    fulltext_clause,
+    outlet_counts,
+    sqlite_is_dense,
+)
 from scraper.store.search_verify import Verifier, make_verifier
 from scraper.store.tables import Article
 
@@ -147,7 +156,8 @@ def search_articles(engine: Engine, query: str, *, source: str | None = None, ru
     with engine.connect() as conn:
         flt = prefilter(parsed.root) if parsed is not None else None
         if flt is not None:
-            where.append(fulltext_clause(conn.dialect.name, flt))
+            dense = conn.dialect.name == "sqlite" and sqlite_is_dense(conn, flt)
+            where.append(fulltext_clause(conn.dialect.name, flt, dense))
         s = _Search(conn, where, verify)
         page = (_by_date if sort == "date" else _by_relevance)(s, limit, start, stories)
         if stories:

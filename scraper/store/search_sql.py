@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, text
 from sqlmodel import col
 
 from scraper.store.search_fts import Filter, to_fts5, to_tsquery
@@ -34,10 +34,25 @@ class Filters:
     until: datetime | None = None
 
 
-def fulltext_clause(dialect: str, flt: Filter) -> ColumnElement[bool]:
+FTS_IDS = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts"
+DENSE = 1000  # FTS hits from which walking the date index beats sorting the hits
+
+
+def sqlite_is_dense(conn: Connection, flt: Filter) -> bool:
+    """Does the prefilter hit at least DENSE articles? (FTS5 streams rowids, so the LIMIT stops early.)"""
+    sql = text(f"SELECT count(*) FROM ({FTS_IDS} LIMIT {DENSE})").bindparams(fts=to_fts5(flt))
+    return int(conn.execute(sql).scalar_one()) >= DENSE
+
+
+def fulltext_clause(dialect: str, flt: Filter, dense: bool = False) -> ColumnElement[bool]:
+    """The prefilter as a WHERE condition.
+
+    SQLite, few hits: look each hit up by id and sort them. Many hits: the unary ``+`` keeps the
+    planner from driving the query by id, so it walks ix_articles_sort_date newest first and stops
+    after a page; otherwise it reads every hit's row (the dates sit after the body, past its
+    overflow pages) to sort them: 460 ms instead of ~10 ms for a common word at 200,000 articles."""
     if dialect == "sqlite":
-        return text("articles.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts)").bindparams(
-            fts=to_fts5(flt))
+        return text(f"{'+' if dense else ''}articles.id IN ({FTS_IDS})").bindparams(fts=to_fts5(flt))
     return text("articles.search_tsv @@ CAST(:tsq AS tsquery)").bindparams(tsq=to_tsquery(flt))
 
 
