@@ -215,3 +215,12 @@ def test_bad_input(engine: Engine) -> None:
         search_articles(engine, "x" * 1001)
     with pytest.raises(ValueError):
         search_articles(engine, "إيران", limit=201)
+
+
+def test_dense_plan_returns_the_same(engine: Engine, ids: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite walks the date index when the prefilter hits many articles; results must not change."""
+    from scraper.store import search_sql
+
+    monkeypatch.setattr(search_sql, "DENSE", 1)
+    for q in QUERIES:
+        assert [r.id for r in search_articles(engine, q, limit=50).results] == brute_force(q, ids), q
