@@ -326,7 +326,8 @@ def test_single_node_daemon_health_lock_and_clean_stop(tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "scraper", "run"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
-            deadline, status = time.monotonic() + 60, 0
+            deadline, status, body = time.monotonic() + 60, 0, {"error": "/healthz never answered: does "
+                                                                 "`scraper run` serve SCRAPER_WEB_PORT?"}
             while time.monotonic() < deadline and status != 200:
                 assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
                 try:
