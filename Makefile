@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/scraper demo
 
 test: $(STAMP)
+	sh scripts/install-browser.sh
 	$(BIN)/ruff check scraper tests bench
 	$(BIN)/python -m pytest -q
 

@@ -71,16 +71,72 @@ def run(config: ConfigOpt = None,
     settings, cfg = load(config)
     engine = engine_for(settings)
 
-    async def main() -> None:
-        from scraper.schedule.local import Daemon, run_once
+    if once:
+        asyncio.run(_run_once(settings, cfg, engine))
+        return
+    from scraper.ops.lock import scheduler_lock
 
-        async with runtime(settings, cfg, engine) as rt:
-            if once:
-                await run_once(rt)
-            else:
-                await Daemon(rt).serve()
+    if settings.scheduler == "queue":  # workers schedule; this process only serves the API and pages
+        asyncio.run(_serve_only(settings, cfg, engine))
+        return
+    with scheduler_lock(settings.database_url):
+        _check_port_free(settings)
+        asyncio.run(_run_daemon(settings, cfg, engine))
 
-    asyncio.run(main())
+
+def _check_port_free(settings: Settings) -> None:
+    """Fail at start with a clear message rather than after the scheduler is up."""
+    import socket
+
+    from scraper.errors import ConfigError
+
+    if not settings.web_port:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in settings.web_host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.web_host, settings.web_port))
+        except OSError as exc:
+            raise ConfigError(f"cannot serve the web page on {settings.web_host}:{settings.web_port}: {exc.strerror} "
+                              "(set SCRAPER_WEB_PORT to another port, or 0 to turn the web server off)") from exc
+
+
+async def _run_once(settings: Settings, cfg: Config, engine: Engine) -> None:
+    from scraper.schedule.local import run_once
+
+    async with runtime(settings, cfg, engine) as rt:
+        await run_once(rt)
+
+
+async def _run_daemon(settings: Settings, cfg: Config, engine: Engine) -> None:
+    """The scheduler and, on SCRAPER_WEB_PORT, the API and pages, in one event loop."""
+    from scraper.schedule.local import Daemon
+    from scraper.web.app import create_app, serve_web
+
+    async with runtime(settings, cfg, engine) as rt:
+        daemon = Daemon(rt)
+        web = None
+        if settings.web_port:
+            app_ = create_app(settings, cfg, engine, host=settings.web_host, heartbeat=lambda: daemon.heartbeat)
+            web = asyncio.create_task(serve_web(app_, settings.web_host, settings.web_port, daemon.stopping))
+        await daemon.serve()
+        if web is not None:
+            await web
+
+
+async def _serve_only(settings: Settings, cfg: Config, engine: Engine) -> None:
+    import signal
+
+    from scraper.schedule.queue import last_tick_at
+    from scraper.web.app import create_app, serve_web
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app_ = create_app(settings, cfg, engine, host=settings.web_host, heartbeat=lambda: last_tick_at(engine))
+    _check_port_free(settings)
+    await serve_web(app_, settings.web_host, settings.web_port or 8080, stop)
 
 
 @db_app.command("upgrade")
@@ -374,24 +430,10 @@ def _register_modules() -> None:
     from scraper.cli_sources import register as register_sources
 
     register_sources(sources_app, handles_config_errors)
+    from scraper import cli_ops, cli_web
 
-
-_register_modules()
-
-
-def _optional_config() -> Config | None:
-    """The configured sources.yaml when it exists (rules can then be named), else None."""
-    path = Path(Settings.from_env().config_path)
-    return load_config(path) if path.exists() else None
-
-
-def _register_modules() -> None:
-    from scraper.cli_rules import register as register_rules
-
-    register_rules(rules_app, _optional_config, handles_config_errors)
-    from scraper.cli_sources import register as register_sources
-
-    register_sources(sources_app, handles_config_errors)
+    cli_web.register(app)
+    cli_ops.register(app)
 
 
 _register_modules()

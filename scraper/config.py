@@ -35,6 +35,12 @@ def parse_duration(value: str | int | float) -> float:
     return seconds
 
 
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -61,6 +67,9 @@ class Settings:
     per_host_concurrency: int = 2  # SCRAPER_PER_HOST_CONCURRENCY: requests in flight to one host
     per_host_delay: float = 0.5  # SCRAPER_PER_HOST_DELAY: seconds between request starts on one host
     global_concurrency: int = 32  # SCRAPER_GLOBAL_CONCURRENCY: requests in flight in all
+    web_host: str = "127.0.0.1"  # SCRAPER_WEB_HOST: where `scraper run` serves the API and pages
+    web_port: int = 8080  # SCRAPER_WEB_PORT: 0 turns the web server off in `scraper run`
+    scheduler: str = "local"  # SCRAPER_SCHEDULER: local (APScheduler in `run`) | queue (`scraper worker`s)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -85,6 +94,9 @@ class Settings:
                 per_host_concurrency=int(e.get("SCRAPER_PER_HOST_CONCURRENCY") or cls.per_host_concurrency),
                 per_host_delay=float(e.get("SCRAPER_PER_HOST_DELAY") or cls.per_host_delay),
                 global_concurrency=int(e.get("SCRAPER_GLOBAL_CONCURRENCY") or cls.global_concurrency),
+                web_host=e.get("SCRAPER_WEB_HOST") or cls.web_host,
+                web_port=int(e.get("SCRAPER_WEB_PORT") if e.get("SCRAPER_WEB_PORT") is not None else cls.web_port),
+                scheduler=_choice(e.get("SCRAPER_SCHEDULER") or cls.scheduler, "SCRAPER_SCHEDULER", ("local", "queue")),
             )
         except ValueError as exc:
             raise ConfigError(f"invalid environment setting: {exc}") from exc

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from scraper import metrics
 from scraper.config import Config, Settings, Source
 from scraper.dedupe.fingerprint import fingerprint
 from scraper.errors import ExtractionError, FetchError, ParseError, ScraperError
@@ -113,8 +114,10 @@ async def refresh_source(rt: Runtime, source: Source, now: datetime | None = Non
     except Exception as exc:
         report.outcome, report.error_class, report.error = "error", "internal", repr(exc)
         _record_check(rt, source, result, report, now, started)
+        metrics.observe_refresh(report, time.monotonic() - started)
         raise
     _record_check(rt, source, result, report, now, started)
+    metrics.observe_refresh(report, time.monotonic() - started)
     return report
 
 
@@ -267,6 +270,7 @@ def _insert_article(rt: Runtime, s, source: Source, draft: ArticleDraft, hashes:
     for m in rt.rules.match(title or "", draft.paragraphs):
         record = repo.MatchRecord(rule=m.rule, terms=list(m.terms), snippet=m.snippet,
                                   hits=[h.__dict__ for h in m.hits])
+        metrics.observe_match(m.rule)
         alerts += repo.add_match_and_alerts(s, article, record, rt.channels_of(m.rule), rt.policy_of(m.rule))
     return article, alerts
 

@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
+from scraper import metrics
 from scraper.alert.chat import send_slack, send_telegram
 from scraper.alert.digest import build_digest
 from scraper.alert.email import send_email
@@ -26,7 +27,7 @@ from scraper.alert.webhook import DeliveryError, send_webhook
 from scraper.config import Config, EmailChannel, Settings, SlackChannel, TelegramChannel, WebhookChannel
 from scraper.logs import log_event
 from scraper.store.db import session as open_session
-from scraper.store.tables import Alert, AlertAttempt, ChannelState, utcnow
+from scraper.store.tables import Alert, AlertAttempt, Article, ChannelState, utcnow
 
 LEASE = timedelta(minutes=2)
 BASE_BACKOFF = 30.0  # seconds before the first retry
@@ -167,6 +168,9 @@ def _record_attempts(settings: Settings, engine: Engine, ids: list[int], error: 
             s.add(AlertAttempt(alert_id=alert_id, attempted_at=now, ok=error is None, error=error or warning,
                                duration_ms=int((time.monotonic() - started) * 1000)))
             outcome = forced or _apply(alert, error, warning, now, settings.alert_max_attempts)
+            article = s.get(Article, alert.article_id)
+            metrics.observe_alert(alert.channel, outcome, published_at=article.published_at if article else None,
+                                  sent_at=now)
             s.add(alert)
         s.commit()
     level = logging.INFO if outcome == "sent" else logging.WARNING

@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from contextlib import suppress
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from scraper import metrics
 from scraper.alert.outbox import deliver_due
 from scraper.logs import log_event
 from scraper.pipeline import Runtime, refresh_source
@@ -71,6 +73,13 @@ class Daemon:
     async def tick(self) -> None:
         """Start a refresh for every due source not already running (oldest due first)."""
         self.heartbeat = utcnow()
+        started = time.monotonic()
+        try:
+            self._start_due()
+        finally:
+            metrics.observe_tick(time.monotonic() - started)
+
+    def _start_due(self) -> None:
         if self.stopping.is_set():
             return
         names = [s.name for s in self.rt.config.sources if s.enabled and s.name not in self.running]

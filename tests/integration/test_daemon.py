@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 from sqlmodel import func, select
 
 from scraper.demo.receiver import WebhookReceiver
@@ -17,6 +18,7 @@ from scraper.demo.site import NewsSite
 from scraper.store.db import make_engine, upgrade
 from scraper.store.db import session as open_session
 from scraper.store.tables import Article, SourceState
+from tests.conftest import free_port
 
 
 def count_articles(db_url: str) -> int:
@@ -38,8 +40,10 @@ def test_daemon_polls_alerts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> Non
             f"channels:\n  ops: {{type: webhook, url: '{hook.url}', secret: k}}\n"
             "rules:\n  - {name: iran-russia, query: 'طهران AND موسكو', channels: [ops]}\n"
             f"sources:\n{sources}", encoding="utf-8")
+        port = free_port()
         env = {**os.environ, "DATABASE_URL": db_url, "SCRAPER_CONFIG": str(config),
-               "SCRAPER_ALLOW_PRIVATE_NETWORKS": "1", "SCRAPER_TICK_SECONDS": "0.5", "SCRAPER_LOG_FORMAT": "json"}
+               "SCRAPER_ALLOW_PRIVATE_NETWORKS": "1", "SCRAPER_TICK_SECONDS": "0.5", "SCRAPER_LOG_FORMAT": "json",
+               "SCRAPER_WEB_PORT": str(port)}
         proc = subprocess.Popen([sys.executable, "-m", "scraper", "run"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         try:
@@ -48,6 +52,16 @@ def test_daemon_polls_alerts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> Non
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                 time.sleep(0.3)
             assert count_articles(db_url) == len(site.articles)
+            # the same process serves the API, health and metrics on SCRAPER_WEB_PORT
+            base = f"http://127.0.0.1:{port}"
+            health = httpx.get(f"{base}/healthz", timeout=10)
+            assert health.status_code == 200, health.text
+            assert health.json()["checks"]["scheduler"]["ok"] and health.json()["checks"]["outbox"]["ok"]
+            found = httpx.get(f"{base}/api/articles", params={"q": "طهران AND موسكو"}, timeout=10).json()
+            assert {r["url"].rsplit("/", 1)[-1] for r in found["results"]} == {
+                "iran-russia-talks.html", "tehran-moscow-energy.html"}
+            metrics = httpx.get(f"{base}/metrics", timeout=10).text
+            assert "scraper_fetches_total" in metrics and 'rule="iran-russia"' in metrics
             proc.send_signal(signal.SIGTERM)
             _out, err = proc.communicate(timeout=45)
         finally:
