@@ -42,7 +42,7 @@ def rss(items: list[tuple[str, str]], encoding: str = "UTF-8") -> str:
 def base_env(db_url: str, config: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCRAPER_", "SMTP_", "DATABASE_URL"))}
     env.update({"DATABASE_URL": db_url, "SCRAPER_CONFIG": str(config), "SCRAPER_LOG_FORMAT": "json",
-                "PYTHONPATH": str(REPO)})
+                "PYTHONPATH": str(REPO), "SCRAPER_WEB_PORT": "0"})  # no web server in `run`: no port to share
     env.update(extra)
     return env
 
