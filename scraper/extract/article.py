@@ -14,7 +14,7 @@ from scraper.config import Selectors
 from scraper.errors import ExtractionError
 from scraper.extract.boilerplate import DROP_TAGS, is_boilerplate_text
 from scraper.extract.dates import parse_date
-from scraper.extract.decode import decode_html, repair_mojibake
+from scraper.extract.decode import decode_html, has_mojibake, repair_mojibake
 from scraper.extract.fields import (
     clean_author,
     clean_title,
@@ -43,7 +43,7 @@ def extract_article(
     """Extract title, body paragraphs, author, date, canonical URL. Raises ExtractionError when the
     page has neither a title nor a body."""
     text = _to_text(html, content_type)
-    if not text.strip():
+    if not text or text.isspace():  # not strip(): that copies the whole page
         raise ExtractionError(f"empty page: {url}")
     tree = LexborHTMLParser(text)
     if tree.body is None and tree.head is None:
@@ -75,7 +75,7 @@ def extract_article(
 def _to_text(html: str | bytes, content_type: str | None) -> str:
     if isinstance(html, bytes):
         return decode_html(html, content_type)[0]
-    return repair_mojibake(html)[0] if "Ø" in html or "Ù" in html else html
+    return repair_mojibake(html)[0] if has_mojibake(html) else html
 
 
 def _fill(draft: ArticleDraft, name: str, found: tuple[object, str | None]) -> None:

@@ -64,6 +64,7 @@ _LOCAL_ZONE = re.compile(r"بتوقيت\s+(\S+(?:\s+\S+)?)")
 _ABBREV = re.compile(r"(?<![A-Za-z])(" + "|".join(ZONE_ABBREVIATIONS) + r")(?![A-Za-z])")
 _RELATIVE = re.compile(r"(?<!\w)(?:منذ|قبل)\s+(?:حوالي\s+|نحو\s+)?(\w+)(?:\s+(\w+))?|(\d+|an?|one)\s+(\w+)\s+ago")
 _TIME_LEADS = ("الساعه", "في", "على", "عند", "at ")
+_PLAIN_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 _DAY_WORD = re.compile(r"(?<!\w)(اول\s+امس|امس|الامس|بالامس|البارحه|yesterday|اليوم|today)(?!\w)", re.I)
 
 
@@ -71,6 +72,8 @@ def parse_date(text: str, now: datetime | None = None, default_tz: tzinfo = UTC)
     """The first date found in ``text`` as an aware UTC datetime, or None."""
     if not text:
         return None
+    if (quick := _parse_plain_iso(text, default_tz)) is not None:
+        return quick
     s = fold(text.translate(_CLEAN))[:_MAX_LEN].strip()
     low = s.lower()
     for parse in (_parse_iso, _parse_rfc2822, _parse_named, _parse_numeric, _parse_hijri):
@@ -79,6 +82,29 @@ def parse_date(text: str, now: datetime | None = None, default_tz: tzinfo = UTC)
             return found.astimezone(UTC)
     found = _parse_relative(low, now or datetime.now(UTC), default_tz)
     return found.astimezone(UTC) if found is not None else None
+
+
+def _parse_plain_iso(text: str, default_tz: tzinfo) -> datetime | None:
+    """The machine-written shape of JSON-LD and <meta> dates ("2024-03-01T10:00:00+03:00"), read
+    without the folding and the pattern cascade; anything else (or out of range) takes the full
+    path, which gives the same answer for these strings."""
+    m = _PLAIN_ISO.fullmatch(text.strip())
+    if m is None:
+        return None
+    y, mo, d, h, mi, sec, zone = m.groups()
+    if zone is None:
+        tz: tzinfo = default_tz
+    elif zone == "Z":
+        tz = UTC
+    else:
+        minutes = int(zone[1:3]) * 60 + int(zone[-2:])
+        if minutes > 14 * 60:
+            return None
+        tz = timezone(timedelta(minutes=minutes if zone[0] == "+" else -minutes))
+    try:
+        return datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec or 0), tzinfo=tz).astimezone(UTC)
+    except ValueError:
+        return None
 
 
 def _build(y: int, mo: int, d: int, rest: str, default_tz: tzinfo, time: tuple[int, int, int] | None = None

@@ -1,29 +1,25 @@
 """Generic article-body extractor on selectolax (lexbor): prune boilerplate, score text blocks by
 length, punctuation and link density, pick the densest container and keep its story paragraphs.
 
-Speed is a feature here (bench/extraction.py): every tree walk is a CSS query that runs in C, and the
-Python loops only touch the text blocks, never every node.
+Speed is a feature here (bench/extraction.py). After one C-level pass removes junk tags, a single
+walk over the remaining elements records, per element in document order, its tag, its parent, where
+its subtree ends, which block tags sit below it and how much link text it holds. Everything after
+that (which elements are text blocks, ancestor votes, containment, widget pruning) is arithmetic on
+those arrays. Per-node CSS queries are avoided on purpose: lexbor re-parses the selector on every
+call (~5-15 us each), which made per-block ``css_first("a")`` the single biggest cost before.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scraper.extract.boilerplate import drop_junk_tags, is_boilerplate_text, prune_widgets
+from scraper.extract.boilerplate import drop_junk_tags, is_boilerplate_text, is_widget
 
 PARA_BREAK = "\u2029"  # stands in for <br> so text() keeps line structure inside one block
-# Blocks that hold running text. Containers count only when they hold text directly (leaf-ish
-# divs, or divs broken up by <br>): their block children are units of their own.
-_LEAF_BLOCKS = "p, pre, h2, h3, h4, h5, h6"
-_UNIT_SELECTOR = (
-    f"{_LEAF_BLOCKS}, blockquote:not(:has(p, div)), li:not(:has(p, li, div)), dd:not(:has(p, div)), "
-    "td:not(:has(p, div, table, td)), div:not(:has(div, p, ul, ol, table, section, article, blockquote, pre, "
-    "h2, h3, h4, h5, h6, li, dl, header, footer, br))"
-)
-_MIXED_SELECTOR = "div, section, article, td"  # may hold text of their own between child blocks
 _INLINE = frozenset(
     {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "font", "i", "kbd", "mark",
      "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr", "-text"}
@@ -45,16 +41,110 @@ _LEVELS = (1.0, 0.5, 0.25)  # share of a block's score given to its parent, gran
 _LD_POWER = 2.0  # link density punishes squared: nav-heavy wrappers lose to the story's own container
 _DIRECT_TEXT = 40  # a div with this much text of its own (not in child blocks) is a text block
 _SIBLING_SHARE = 0.2  # a sibling container scoring this share of the best one is story text too
+_MAX_CLASS_WEIGHT = 1.25  # the most _class_weight gives (a positive name, no negative one)
+_MAX_SHARE = 0.4  # a widget match holding more than this share of the container's text is a wrapper
+
+
+def _tag_ids(*names: str) -> dict[str, int]:
+    """lexbor's ids for standard tags are fixed; comparing ints beats reading ``.tag`` strings."""
+    maker = LexborHTMLParser("")
+    return {name: maker.create_node(name).tag_id for name in names}
+
+
+_IDS = _tag_ids(
+    "a", "p", "pre", "h2", "h3", "h4", "h5", "h6", "blockquote", "li", "dd", "td", "div", "section",
+    "article", "ul", "ol", "table", "dl", "header", "footer", "br", "img",
+)
+_BIT = {tag_id: 1 << n for n, tag_id in enumerate(_IDS.values())}
+
+
+def _bits(*names: str) -> int:
+    out = 0
+    for name in names:
+        out |= _BIT[_IDS[name]]
+    return out
+
+
+_A, _BR = _IDS["a"], _IDS["br"]
+_COMMENT = list(LexborHTMLParser("<body><!--c--></body>").body.traverse())[1].tag_id  # traverse() yields comments
+# Anchors are widgets only as teaser cards (checked from the arrays); comments never are.
+_NEVER_WIDGETS = frozenset({_A, _COMMENT})
+# Text blocks, mirroring the CSS this replaced: leaf blocks always; containers only when no block of
+# the listed kinds sits below them (their block children are blocks of their own).
+_LEAF_BLOCKS = frozenset(_IDS[t] for t in ("p", "pre", "h2", "h3", "h4", "h5", "h6"))
+_BLOCK_UNLESS = {
+    _IDS["blockquote"]: _bits("p", "div"),
+    _IDS["li"]: _bits("p", "li", "div"),
+    _IDS["dd"]: _bits("p", "div"),
+    _IDS["td"]: _bits("p", "div", "table", "td"),
+    _IDS["div"]: _bits(
+        "div", "p", "ul", "ol", "table", "section", "article", "blockquote", "pre", "h2", "h3", "h4", "h5",
+        "h6", "li", "dl", "header", "footer", "br",
+    ),
+}
+# Containers that may hold story text of their own between child blocks.
+_MIXED = frozenset(_IDS[t] for t in ("div", "section", "article", "td"))
+_TEXTUAL = _LEAF_BLOCKS | _BLOCK_UNLESS.keys() | _MIXED
+_TEXTUAL_BITS = sum(_BIT[tag] for tag in _TEXTUAL)
+# Tag → the tags whose presence below it stops it from being a text block (none for leaf blocks).
+_UNIT_BLOCKERS = {**dict.fromkeys(_LEAF_BLOCKS, 0), **_BLOCK_UNLESS}
+_TEASER_BLOCKS = _bits("div", "p", "h2", "h3", "h4", "h5", "img")  # a link around these is a card
 
 
 @dataclass(slots=True)
-class _Unit:
-    node: LexborNode
-    text: str
-    length: int
-    link_length: int
-    heading: bool
-    own: bool = False  # text taken from the node's inline children only, <br> already turned to breaks
+class _Units:
+    """Text blocks as parallel lists, in document order (lists, not one object per block: building
+    those objects was a measurable share of the per-page time)."""
+
+    index: list[int]  # position of the element in document order
+    text: list[str]  # raw text (PARA_BREAK between lines for own-text blocks)
+    length: list[int]  # characters of the whitespace-normalised text
+    link_length: list[int]
+    own: list[bool]  # text taken from the node's inline children only, <br> already turned to breaks
+
+    def weights(self) -> list[float]:
+        """Each block's vote: commas and length say running prose; short or link-heavy blocks get none."""
+        return [
+            0.0 if length < _MIN_SCORED or links * 2 >= length
+            else 1 + text.count(",") + text.count("،") + min(length / 100, 3)
+            for text, length, links in zip(self.text, self.length, self.link_length, strict=True)
+        ]
+
+
+class _Page:
+    """The pruned body as arrays indexed by document order (index 0 is <body>). Comments are kept
+    as childless entries: filtering them out costs more than carrying them."""
+
+    __slots__ = ("below", "ends", "links", "nodes", "parents", "tags")
+
+    def __init__(self, body: LexborNode) -> None:
+        # Comprehensions, not one loop with appends: this is the only per-element Python work.
+        nodes = list(body.traverse())
+        tags = [node.tag_id for node in nodes]
+        index_of = {node.mem_id: i for i, node in enumerate(nodes)}
+        get = index_of.get
+        parents = [get(node.parent.mem_id, 0) for node in nodes]
+        parents[0] = -1
+        count = len(nodes)
+        ends = list(range(1, count + 1))  # one past the last descendant
+        below = [0] * count  # bitmask of tracked tags among descendants (not the node itself)
+        links = [0] * count  # characters of link text in the subtree
+        for i in [i for i, tag in enumerate(tags) if tag == _A]:
+            links[i] = len(nodes[i].text(deep=True).strip())
+        bit = _BIT.get
+        own = [bit(tag, 0) for tag in tags]
+        # Children come after their parent, so one backward sweep folds every subtree into its root.
+        # The last child is folded first and ends last, so it alone sets the parent's end.
+        for i in range(count - 1, 0, -1):
+            p = parents[i]
+            below[p] |= below[i] | own[i]
+            if links[i]:
+                links[p] += links[i]
+            if ends[p] == p + 1:
+                ends[p] = ends[i]
+        self.nodes, self.tags, self.parents, self.ends, self.below, self.links = (
+            nodes, tags, parents, ends, below, links
+        )
 
 
 def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
@@ -63,44 +153,43 @@ def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
     if body is None:
         return []
     drop_junk_tags(tree)
-    units = _collect_units(body)
-    if not units:
+    page = _Page(body)
+    units = _collect_units(page)
+    if not units.index:
         return []
     paragraphs: list[str] = []
     seen: set[str] = set()  # nested text blocks (a <br> div inside a <br> div) repeat their text
-    for container in _best_containers(units):
-        prune_widgets(container)
-        for br in container.css("p br, li br, blockquote br, td br, dd br, pre br"):
-            br.insert_before(PARA_BREAK)
-        paragraphs.extend(_paragraphs_in(container, units, seen))
+    for container in _best_containers(page, units):
+        skipped = _widgets(page, container)
+        paragraphs.extend(_paragraphs_in(page, container, units, skipped, seen))
     return _trim_edges(paragraphs)
 
 
-def _collect_units(body: LexborNode) -> dict[int, _Unit]:
-    units: dict[int, _Unit] = {}
-    for node in body.css(_UNIT_SELECTOR):
-        text = " ".join(node.text(deep=True).split())
-        if not text:
-            continue
-        length = len(text)
-        link_length = 0
-        if node.css_first("a") is not None:
-            link_length = sum(len(a.text(deep=True).strip()) for a in node.css("a"))
-        units[node.mem_id] = _Unit(node, text, length, link_length, node.tag[0] == "h")
-    _add_mixed_divs(body, units)
-    return units
+def _collect_units(page: _Page) -> _Units:
+    nodes, tags, below = page.nodes, page.tags, page.below
+    candidates = [i for i, tag in enumerate(tags) if tag in _TEXTUAL]
+    blockers = _UNIT_BLOCKERS
+    blocks = [i for i in candidates if (b := blockers.get(tags[i])) is not None and not below[i] & b]
+    raws = [nodes[i].text(deep=True) for i in blocks]
+    lengths = [len(" ".join(raw.split())) for raw in raws]
+    found = [(i, raw, length, page.links[i], False) for i, raw, length in zip(blocks, raws, lengths, strict=True)
+             if length]
+    is_block = set(blocks)
+    for i in candidates:
+        if tags[i] in _MIXED and i not in is_block and (mixed := _mixed_block(nodes[i], i)) is not None:
+            found.append(mixed)
+    found.sort()  # mixed blocks go back into document order
+    return _Units(*map(list, zip(*found, strict=True))) if found else _Units([], [], [], [], [])
 
 
-def _add_mixed_divs(body: LexborNode, units: dict[int, _Unit]) -> None:
-    """Containers holding story text next to child blocks or <br>s (``<div>text<br>more<div
-    class=ad/></div>``): their own inline text is a block; the child blocks are units of their own."""
-    for node in body.css(_MIXED_SELECTOR):
-        if node.mem_id in units or len(node.text(deep=False, strip=True)) < _DIRECT_TEXT:
-            continue
-        text, link_length = _own_text(node)
-        length = len(text) - text.count(PARA_BREAK)
-        if length:
-            units[node.mem_id] = _Unit(node, text, length, link_length, False, own=True)
+def _mixed_block(node: LexborNode, index: int) -> tuple[int, str, int, int, bool] | None:
+    """A container holding story text next to child blocks or <br>s (``<div>text<br>more<div
+    class=ad/></div>``): its own inline text is a block; the child blocks are units of their own."""
+    if len(node.text(deep=False, strip=True)) < _DIRECT_TEXT:
+        return None
+    text, link_length = _own_text(node)
+    length = len(text) - text.count(PARA_BREAK)
+    return (index, text, length, link_length, True) if length else None
 
 
 def _own_text(node: LexborNode) -> tuple[str, int]:
@@ -120,59 +209,77 @@ def _own_text(node: LexborNode) -> tuple[str, int]:
     return PARA_BREAK.join(p for p in pieces if p), link_length
 
 
-def _best_containers(units: dict[int, _Unit]) -> list[LexborNode]:
-    """Readability-style: each text block votes for its parent (full) and grandparent (half)."""
-    scores: dict[int, float] = {}
-    sizes: dict[int, list[int]] = {}  # container → [text length, link text length] of blocks below
-    nodes: dict[int, LexborNode] = {}
-    for unit in units.values():
-        weight = 0.0
-        if unit.length >= _MIN_SCORED and unit.link_length * 2 < unit.length:
-            text = unit.text
-            weight = 1 + text.count(",") + text.count("،") + min(unit.length / 100, 3)
-        ancestor = unit.node.parent
-        for level in _LEVELS:
-            if ancestor is None or ancestor.tag in ("html", "#document"):
+def _best_containers(page: _Page, units: _Units) -> list[int]:
+    """Readability-style: each text block votes for its parent (full), grandparent (half) and
+    great-grandparent (quarter); link density and class names then scale each container's votes."""
+    count = len(page.parents)
+    scores = [0.0] * count
+    text_lens = [0] * count  # text length and link text length of the blocks below each container
+    link_lens = [0] * count
+    voted: list[int] = []  # containers in the order of their first vote
+    parents = page.parents
+    for index, weight, length, link_length in zip(
+        units.index, units.weights(), units.length, units.link_length, strict=True
+    ):
+        ancestor = parents[index]
+        for share in _LEVELS:
+            if ancestor < 0:
                 break
-            key = ancestor.mem_id
-            if key not in nodes:
-                nodes[key] = ancestor
-                scores[key] = 0.0
-                sizes[key] = [0, 0]
-            scores[key] += weight * level
-            size = sizes[key]
-            size[0] += unit.length
-            size[1] += unit.link_length
-            ancestor = ancestor.parent
-    finals: dict[int, float] = {}
-    for key, score in scores.items():
-        text_len, link_len = sizes[key]
+            if not text_lens[ancestor]:  # every block has text, so this is the first vote
+                voted.append(ancestor)
+            scores[ancestor] += weight * share
+            text_lens[ancestor] += length
+            link_lens[ancestor] += link_length
+            ancestor = parents[ancestor]
+    bases: dict[int, float] = {}
+    for key in voted:
+        score, text_len = scores[key], text_lens[key]
         if score > 0 and text_len:
-            finals[key] = score * (1 - link_len / text_len) ** _LD_POWER * _class_weight(nodes[key])
-    if not finals:
+            bases[key] = score * (1 - link_lens[key] / text_len) ** _LD_POWER
+    if not bases:
         return []
-    best_key = max(finals, key=finals.__getitem__)
-    return _with_siblings(nodes[best_key], finals[best_key], finals)
+    best, best_score = _pick_best(page, bases)
+    return _with_siblings(page, best, best_score, bases)
 
 
-def _with_siblings(best: LexborNode, best_score: float, finals: dict[int, float]) -> list[LexborNode]:
+def _pick_best(page: _Page, bases: dict[int, float]) -> tuple[int, float]:
+    """The container with the highest score × class weight. Class names are read in descending
+    score order, and only while a weight (at most _MAX_CLASS_WEIGHT) could still change the answer:
+    reading them for every container cost more than the voting."""
+    finals: dict[int, float] = {}
+    top = 0.0
+    for key in sorted(bases, key=bases.__getitem__, reverse=True):
+        if bases[key] * _MAX_CLASS_WEIGHT < top:
+            break
+        finals[key] = bases[key] * _class_weight(page.nodes[key])
+        top = max(top, finals[key])
+    best = max((key for key in bases if key in finals), key=finals.__getitem__)  # ties: first voted
+    return best, finals[best]
+
+
+def _with_siblings(page: _Page, best: int, best_score: float, bases: dict[int, float]) -> list[int]:
     """The best container plus siblings that also read like story text (an intro block, or the
     second half of an article split around an ad), in document order."""
-    parent = best.parent
-    if parent is None:
+    parent = page.parents[best]
+    if parent < 0:
         return [best]
+    threshold = _SIBLING_SHARE * best_score
     chosen = []
-    for child in parent.iter():
-        key = child.mem_id
-        if key == best.mem_id or finals.get(key, 0.0) >= _SIBLING_SHARE * best_score:
+    child, end = parent + 1, page.ends[parent]
+    while child < end:
+        base = bases.get(child, 0.0)
+        if child == best or (
+            base * _MAX_CLASS_WEIGHT >= threshold and base * _class_weight(page.nodes[child]) >= threshold
+        ):
             chosen.append(child)
+        child = page.ends[child]
     return chosen
 
 
 def _class_weight(node: LexborNode) -> float:
     """A multiplier: class/id names hint at story text or widgets, but only tip close calls (an
     additive bonus let a near-empty "content-wrapper" beat the real article)."""
-    attrs = node.attrs
+    attrs = node.attributes
     label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
     if not label.strip():
         return 1.0
@@ -180,28 +287,71 @@ def _class_weight(node: LexborNode) -> float:
     if _NEGATIVE.search(label):
         weight *= 0.5
     if _POSITIVE.search(label):
-        weight *= 1.25
+        weight *= _MAX_CLASS_WEIGHT
     return weight
 
 
-def _paragraphs_in(container: LexborNode, units: dict[int, _Unit], seen: set[str]) -> list[str]:
-    out: list[str] = []
-    nodes = container.css(f"{_UNIT_SELECTOR}, {_MIXED_SELECTOR}")
-    if container.mem_id in units:  # a sibling that is a text block itself
-        nodes.insert(0, container)
-    for node in nodes:
-        unit = units.get(node.mem_id)
-        if unit is None or unit.link_length * 2 > unit.length:
+def _widgets(page: _Page, container: int) -> list[tuple[int, int]]:
+    """Document-order ranges of share bars, "read also" boxes, comments, captions... inside the
+    container, whose text blocks are left out. Done on the chosen containers only: scoring already
+    votes down widget-classed containers elsewhere.
+
+    Only outermost widgets count, and a match holding much of the container's text is a wrapper that
+    happens to carry a widget-ish name, not a widget."""
+    nodes, tags, below, ends = page.nodes, page.tags, page.below, page.ends
+    container_len = 0
+    out: list[tuple[int, int]] = []
+    i, end = container + 1, ends[container]
+    while i < end:
+        tag = tags[i]
+        if tag not in _TEXTUAL and not below[i] & _TEXTUAL_BITS:
+            i += 1  # holds no text block: removing it would change nothing
             continue
-        # <p> and <li> with <br>s are re-read now that the breaks are marked; own-text units have them.
-        has_breaks = not unit.own and node.css_first("br") is not None
-        text = node.text(deep=True) if has_breaks else unit.text
+        teaser = tag == _A and below[i] & _TEASER_BLOCKS != 0
+        if (teaser or tag not in _NEVER_WIDGETS) and is_widget(nodes[i], tag, teaser):
+            if not container_len:
+                container_len = len(nodes[container].text(deep=True, strip=True)) or 1
+            if len(nodes[i].text(deep=True, strip=True)) <= _MAX_SHARE * container_len:
+                out.append((i, ends[i]))
+                i = ends[i]
+                continue
+        i += 1
+    return out
+
+
+def _paragraphs_in(page: _Page, container: int, units: _Units, skipped: list[tuple[int, int]],
+                   seen: set[str]) -> list[str]:
+    """Lines of the text blocks inside the container (itself included), minus widgets' blocks."""
+    out: list[str] = []
+    end = page.ends[container]
+    ranges = iter(skipped)
+    skip = next(ranges, None)
+    order = units.index
+    for at in range(bisect_left(order, container), len(order)):
+        index = order[at]
+        if index >= end:
+            break
+        while skip is not None and index >= skip[1]:
+            skip = next(ranges, None)
+        if (skip is not None and index >= skip[0]) or units.link_length[at] * 2 > units.length[at]:
+            continue
+        text = units.text[at] if units.own[at] else _block_text(page, index, units.text[at])
         for piece in text.split(PARA_BREAK):
             line = " ".join(piece.split())
             if line and line not in seen and not is_boilerplate_text(line):
                 seen.add(line)
                 out.append(line)
     return out
+
+
+def _block_text(page: _Page, index: int, text: str) -> str:
+    """A block's text with a paragraph break at each <br> (marked only now, for kept blocks)."""
+    if not page.below[index] & _BIT[_BR]:
+        return text
+    for i in range(index + 1, page.ends[index]):
+        if page.tags[i] == _BR:
+            page.nodes[i].insert_before(PARA_BREAK)
+    return page.nodes[index].text(deep=True)
 
 
 def _trim_edges(lines: list[str]) -> list[str]:

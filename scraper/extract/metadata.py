@@ -19,7 +19,10 @@ ARTICLE_TYPES = frozenset(
      "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "report"}
 )
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
-_COMMENTS = re.compile(r"^\s*(?:<!--|//<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\]\]>|\]\]>)\s*$")
+# HTML comment / CDATA wrappers around the JSON. Matched at the ends only: a regex with an unanchored
+# "...$" branch tried every position of (sometimes 100 kB) blocks.
+_LEADING_WRAPPER = re.compile(r"\s*(?:<!--|//<!\[CDATA\[|<!\[CDATA\[)")
+_TRAILING_WRAPPERS = ("-->", "//]]>", "]]>")
 _JSON_FIELD = re.compile(r'"(headline|datePublished|articleBody)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 # Meta names that carry the publication date, best first.
 DATE_KEYS = (
@@ -56,7 +59,7 @@ class MetaTags:
 def read_meta(tree: LexborHTMLParser) -> MetaTags:
     """One pass over <meta>; the first occurrence of a key wins (later ones are often related items)."""
     values: dict[str, str] = {}
-    for node in tree.css("meta[content]"):
+    for node in tree.tags("meta"):  # a by-name walk: about half the cost of the selector meta[content]
         attrs = node.attributes
         content = (attrs.get("content") or "").strip()
         if not content:
@@ -71,7 +74,9 @@ def read_meta(tree: LexborHTMLParser) -> MetaTags:
 def read_json_ld(tree: LexborHTMLParser) -> JsonLdArticle:
     """The first article-typed object in any ld+json block, with the best value for each field."""
     found = JsonLdArticle()
-    for script in tree.css('script[type="application/ld+json"]'):
+    for script in tree.tags("script"):  # cheaper than the attribute selector, same nodes
+        if script.attributes.get("type") != "application/ld+json":
+            continue
         raw = script.text(deep=True)
         data = _loads(raw)
         objects = list(_walk(data)) if data is not None else []
@@ -84,13 +89,22 @@ def read_json_ld(tree: LexborHTMLParser) -> JsonLdArticle:
 
 
 def _loads(raw: str) -> Any:
-    text = _COMMENTS.sub("", raw.strip()).strip().rstrip(";")
+    text = _unwrap(raw.strip()).strip().rstrip(";")
     for candidate in (text, _TRAILING_COMMA.sub(r"\1", text)):
         try:
             return json.loads(candidate, strict=False)  # strict=False: raw newlines inside strings
         except ValueError:
             continue
     return None
+
+
+def _unwrap(text: str) -> str:
+    if m := _LEADING_WRAPPER.match(text):
+        text = text[m.end():]
+    for end in _TRAILING_WRAPPERS:
+        if text.endswith(end):
+            return text[: -len(end)]
+    return text
 
 
 def _walk(data: Any) -> Any:

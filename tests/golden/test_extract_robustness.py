@@ -110,3 +110,28 @@ def test_bytes_with_lying_header_and_cp1256_page() -> None:
     lying = "text/html; charset=latin-1"
     utf8 = extract_article(META_PAGE.encode("utf-8"), "https://alghad.example/x", content_type=lying)
     assert utf8.paragraphs == draft.paragraphs
+
+
+def test_json_ld_date_with_milliseconds_keeps_its_offset() -> None:
+    # The plain-ISO fast path reads the offset after fractional seconds (the general parser lost it).
+    page = JSON_LD_PAGE.replace("2024-03-01T10:00:00+03:00", "2024-03-01T10:00:00.000-05:00")
+    draft = extract_article(page, "https://example.com/news/1")
+    assert draft.published_at == datetime(2024, 3, 1, 15, 0, tzinfo=UTC)
+
+
+BR_AND_WIDGET_PAGE = """<html><head><title>t</title></head><body><div id="main">
+<p>السطر الأول من الخبر الطويل، وفيه تفاصيل كثيرة عن الحدث.<br>السطر الثاني من الخبر، بعد فاصل سطر.</p>
+<div class="share-bar"><p>شارك هذا الخبر على مواقع التواصل الاجتماعي، وتابع آخر التحديثات والأخبار.</p></div>
+<p>الفقرة الأخيرة من الخبر، وفيها خلاصة ما جرى في الاجتماع الذي عقد أمس في العاصمة.</p>
+<a href="/n/2"><div><p>خبر ذو صلة بعنوان طويل يشرح فيه الكاتب ما جرى في اجتماع آخر عقد قبل أسبوع.</p></div></a>
+</div></body></html>"""
+
+
+def test_breaks_split_blocks_and_widgets_drop_theirs() -> None:
+    # Kept blocks split at <br>; blocks inside a widget class or a teaser link are left out.
+    draft = extract_article(BR_AND_WIDGET_PAGE, "https://example.com/a")
+    assert draft.paragraphs == [
+        "السطر الأول من الخبر الطويل، وفيه تفاصيل كثيرة عن الحدث.",
+        "السطر الثاني من الخبر، بعد فاصل سطر.",
+        "الفقرة الأخيرة من الخبر، وفيها خلاصة ما جرى في الاجتماع الذي عقد أمس في العاصمة.",
+    ]
