@@ -99,6 +99,8 @@ class Daemon:
             log_event("source.crash", logging.ERROR, exc_info=True, source=name)
         finally:
             self.running.discard(name)
+            if not self.stopping.is_set():
+                self._start_due()  # keep the pipeline full instead of waiting for the next tick
 
     async def deliver(self) -> None:
         try:
