@@ -387,8 +387,15 @@ def search(
     since: Annotated[str | None, typer.Option(help="e.g. 7d, 12h")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
     fmt: Annotated[str, typer.Option("--format", help="table|json|jsonl|csv")] = "table",
+    rule: Annotated[str | None, typer.Option(help="only articles this rule fired on")] = None,
+    story: Annotated[int | None, typer.Option(help="only this story's articles")] = None,
+    lang: Annotated[str | None, typer.Option(help="language, e.g. ar")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="ISO date/time (inclusive)")] = None,
+    to: Annotated[str | None, typer.Option(help="ISO date/time (exclusive)")] = None,
+    sort: Annotated[str, typer.Option(help="date|relevance")] = "date",
+    stories: Annotated[bool, typer.Option("--stories", help="one line per story, with its outlet count")] = False,
 ) -> None:
-    """Search stored articles with the rule query language."""
+    """Search stored articles with the rule query language (the one rules use)."""
     from scraper.query import render_results, search_articles
     from scraper.store.tables import utcnow
 
@@ -396,9 +403,27 @@ def search(
         raise fail(f"unknown format {fmt!r}: use table, json, jsonl or csv")
     settings = Settings.from_env()
     engine = engine_for(settings)
-    since_dt = utcnow() - timedelta(seconds=parse_duration(since)) if since else None
-    rows = search_articles(engine, query, source=source, since=since_dt, limit=limit)
+    if sort not in {"date", "relevance"}:
+        raise fail(f"unknown sort {sort!r}: use date or relevance")
+    since_dt = utcnow() - timedelta(seconds=parse_duration(since)) if since else _iso_arg(from_, "--from")
+    try:
+        rows = search_articles(engine, query, source=source, since=since_dt, limit=limit, rule=rule,
+                               story_id=story, language=lang, until=_iso_arg(to, "--to"), sort=sort, stories=stories)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     render_results(rows, fmt, sys.stdout)
+
+
+def _iso_arg(value: str | None, name: str):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{name} {value!r} is not an ISO date, e.g. 2026-11-01 or 2026-11-01T08:00+03:00") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 @app.command()

@@ -20,13 +20,15 @@ __all__ = ["SearchResult", "render_results", "search_articles"]
 
 
 def search_articles(engine: Engine, query: str, *, source: str | None = None, since: datetime | None = None,
-                    limit: int = 20) -> list[SearchResult]:
-    """The newest ``limit`` articles matching ``query``, following cursors past the page-size cap."""
+                    limit: int = 20, **filters: object) -> list[SearchResult]:
+    """The first ``limit`` articles matching ``query``, following cursors past the page-size cap.
+    ``filters`` are those of scraper.store.search.search_articles (rule, story_id, language, until, sort,
+    stories)."""
     out: list[SearchResult] = []
     cursor: str | None = None
     while len(out) < limit:
-        page = search.search_articles(engine, query, source=source, since=since, cursor=cursor,
-                                      limit=min(limit - len(out), search.MAX_LIMIT))
+        page = search.search_articles(engine, query, source=source, since=since, cursor=cursor,  # type: ignore[arg-type]
+                                      limit=min(limit - len(out), search.MAX_LIMIT), **filters)
         out.extend(page.results)
         if page.next_cursor is None:
             break
@@ -56,9 +58,11 @@ def _render_table(rows: list[SearchResult], out: TextIO) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False)
-    for name in ("date", "source", "title", "url"):
+    stories = any(r.outlets is not None for r in rows)
+    for name in ("date", "source", *(["outlets"] if stories else []), "title", "url"):
         table.add_column(name, overflow="fold")
     for r in rows:
-        table.add_row((r.published_at or r.fetched_at)[:16], r.source, r.title or "", r.url)
+        extra = [str(r.outlets or 1)] if stories else []
+        table.add_row((r.published_at or r.fetched_at)[:16], r.source, *extra, r.title or "", r.url)
     Console(file=out, width=160).print(table)
     out.write(f"{len(rows)} result(s)\n")
