@@ -46,6 +46,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as d:
             r = run_scenario(Path(d), kills)
         reports.append(r)
+        if r.died or r.exit_code != 0 or r.lost_articles or r.alerts_matched != r.alerts_received_unique:
+            print(f"run {i + 1}: daemon died before its kill {r.died}, final exit {r.exit_code}; log tail:\n"
+                  f"{r.log_tail}", file=sys.stderr)
         points = ", ".join(f"{p} {f:.0%}" for p, f in kills)
         print(f"| {i + 1} | {points} | {sum(r.reached)}/{len(kills)} | {r.lost_articles} | {r.duplicated_articles} "
               f"| {r.alerts_matched} | {r.alerts_sent} | {r.alerts_received_unique} "

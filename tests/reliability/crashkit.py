@@ -62,6 +62,8 @@ class CrashReport:
     integrity: list[str] = field(default_factory=list)  # PRAGMA integrity_check after each kill
     seconds: float = 0.0
     exit_code: int | None = None
+    died: list[int] = field(default_factory=list)  # exit codes of daemons that stopped before their kill
+    log_tail: str = ""
 
     @property
     def lost_articles(self) -> int:
@@ -166,6 +168,8 @@ def run_scenario(tmp: Path, kills: list[tuple[str, float]], *, outlets: int = 3,
                 if reached:
                     break
                 time.sleep(0.01)
+            if proc.poll() is not None:
+                report.died.append(proc.returncode)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             report.reached.append(reached)
@@ -188,6 +192,7 @@ def run_scenario(tmp: Path, kills: list[tuple[str, float]], *, outlets: int = 3,
             proc.kill()
             report.exit_code = proc.wait()
         log.close()
+        report.log_tail = (tmp / "daemon.log").read_text(encoding="utf-8", errors="replace")[-4000:]
         report.articles_stored = _count(db, "SELECT count(*) FROM articles")
         report.articles_unique_urls = _count(db, "SELECT count(DISTINCT url) FROM articles")
         report.alerts_matched = _count(db, "SELECT count(*) FROM alerts")
