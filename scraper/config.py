@@ -60,7 +60,7 @@ class Settings:
     smtp_from: str = "scraper@localhost"  # SMTP_FROM
     smtp_starttls: bool = False  # SMTP_STARTTLS
     smtp_tls: bool = False  # SMTP_TLS: implicit TLS (port 465)
-    alert_max_attempts: int = 8  # SCRAPER_ALERT_MAX_ATTEMPTS: then the alert is dead-lettered
+    alert_max_attempts: int = 12  # SCRAPER_ALERT_MAX_ATTEMPTS: then dead-lettered; 12 span an outage of 7h+
     fetch_timeout: float = 20.0  # SCRAPER_FETCH_TIMEOUT: seconds for a whole fetch
     max_body_bytes: int = 10_000_000  # SCRAPER_MAX_BODY_BYTES
     tick_seconds: float = 30.0  # SCRAPER_TICK_SECONDS: how often the daemon looks for due sources
