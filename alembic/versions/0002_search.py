@@ -1,9 +1,16 @@
 """search index over the normalized article text
 
 SQLite: an FTS5 table over articles.title_norm/body_norm (external content, so the text is not
-stored twice), kept current by triggers so the pipeline needs no change. ``detail=none``: the
-index only prefilters candidates that the real matcher then verifies, so it needs no positions
-(about a third of the size, and faster to build).
+stored twice), kept current by triggers so the pipeline needs no change. ``detail=full`` keeps
+token positions, so phrases and NEAR prefilter on positions (FTS5 phrase and NEAR queries) instead
+of an AND of their words that the matcher then rejects almost always (phrase p95 1.9 s -> see
+bench/RESULTS.search.md); the index is about 3x the size of ``detail=none``.
+
+Token boundaries must be the matcher's, or positions (and so phrases and NEAR) would disagree:
+body_norm is the matcher's tokens joined by spaces, and ``tokenchars`` adds the characters the
+matcher keeps inside a token that unicode61 would treat as separators (symbols ۽ ۾ × ÷, the
+Arabic Extended-A block whose newer letters and marks an older SQLite Unicode table may not know,
+and the combining dot that lower-casing İ produces).
 
 PostgreSQL: a stored generated tsvector column ('simple' config: no stemming, the text is already
 normalized) with a GIN index. The body is capped at 500,000 characters because a tsvector may not
@@ -25,9 +32,14 @@ depends_on: str | Sequence[str] | None = None
 
 SORT_INDEX = "CREATE INDEX ix_articles_sort_date ON articles (coalesce(published_at, fetched_at), id)"
 
+# Characters of the matcher's token classes (scraper.normalize.text.TOKEN_RE) that are not letters or
+# digits to unicode61. Frozen here: a migration must not change when the code does.
+TOKEN_CHARS = "\u0307\u00d7\u00f7" + "".join(chr(c) for c in range(0x06FA, 0x0700)) + "".join(
+    chr(c) for c in range(0x08A0, 0x0900))
+
 SQLITE_UP = [
     "CREATE VIRTUAL TABLE articles_fts USING fts5(title_norm, body_norm, content='articles', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 0', detail=none, columnsize=0)",
+    f"tokenize=\"unicode61 remove_diacritics 0 tokenchars '{TOKEN_CHARS}'\", detail=full, columnsize=0)",
     "CREATE TRIGGER articles_fts_ai AFTER INSERT ON articles BEGIN "
     "INSERT INTO articles_fts(rowid, title_norm, body_norm) VALUES (new.id, new.title_norm, new.body_norm); END",
     "CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN "

@@ -7,18 +7,30 @@ spellings the matcher's proclitic readings accept (see scraper/match/terms.py):
 ``(و|ف)?(ب|ك|ل)?(ال)?`` before the base, with ل + ال written لل. Plain words are exact tokens
 (cheap lookups); nisba terms (ending in ي) and ``prefix*`` terms become prefix queries.
 
-Phrases and NEAR become an AND of their words (positions are checked by the matcher); NOT and
-anything under it impose no constraint, so a NOT-only query has no prefilter (``None``).
+Phrases and NEAR are positional on SQLite (FTS5 ``detail=full``): a phrase is the OR of FTS5
+phrases over the spellings of its words (clitics on the first word, only the article on later
+ones, as the matcher reads them), and NEAR is the OR of FTS5 NEAR groups over the spellings of its
+operands. Without positions almost every candidate of a common-word phrase is rejected by the
+matcher, which made phrases and NEAR 10-30x slower than a word. PostgreSQL gets the same words as
+an AND (see :func:`flat`): its tsvector positions do not follow the matcher's tokens (the title is
+parsed by PostgreSQL, hyphenated words add positions, positions stop at 16,383 and 256 per
+word), so a tsquery phrase could reject an article the matcher accepts.
+
+NOT and anything under it impose no constraint, so a NOT-only query has no prefilter (``None``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 
-from scraper.match.query import And, Field, Near, Node, Not, Or, Term, WordPattern
+from scraper.match.query import Field, Near, Node, Not, Or, Term, WordPattern
 
 _CONJ = ("", "و", "ف")
 _PREP = ("", "ب", "ك", "ل")
+# FTS5 alternatives (phrases or NEAR groups) one positional filter may expand to. Alternatives whose
+# spellings never occur cost one empty doclist lookup each; past this the filter is loosened instead.
+MAX_ALTERNATIVES = 600
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,23 @@ class AnyOf:
     children: tuple[Filter, ...]
 
 
-Filter = Tok | AllOf | AnyOf
+@dataclass(frozen=True)
+class Seq:
+    """Consecutive tokens (a phrase): each slot is one of its spellings."""
+
+    slots: tuple[tuple[Tok, ...], ...]
+
+
+@dataclass(frozen=True)
+class Close:
+    """NEAR: one occurrence per operand with max(start) - min(end) <= distance, ends inclusive (the
+    matcher's definition). Each operand is its alternatives: single tokens are one-slot sequences."""
+
+    operands: tuple[tuple[Seq, ...], ...]
+    distance: int
+
+
+Filter = Tok | AllOf | AnyOf | Seq | Close
 
 
 def _is_arabic_letter(c: str) -> bool:
@@ -61,26 +89,38 @@ def _clitic_forms(base: str, need_article: bool) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
-def _word_filter(word: WordPattern, first: bool) -> Filter:
+def _word_toks(word: WordPattern, first: bool) -> tuple[Tok, ...]:
     """Token spellings that can match one word of a term (later phrase words take only ال)."""
     if first:
         forms = _clitic_forms(word.base, word.need_article)
-    else:
+    else:  # scraper.match.terms.continuation_readings: the token itself, or ال + stem
         forms = ["ال" + word.base] if word.need_article else [word.base, "ال" + word.base]
     prefix = word.prefix or word.nisba  # nisba endings follow the base: الايرانيه for ايراني
-    toks = tuple(Tok(f, prefix) for f in forms)
+    return tuple(Tok(f, prefix) for f in forms)
+
+
+def _term_seq(term: Term) -> Seq:
+    return Seq(tuple(_word_toks(w, i == 0) for i, w in enumerate(term.words)))
+
+
+def _leaves(node: Node) -> list[Term]:
+    if isinstance(node, Term):
+        return [node]
+    assert isinstance(node, Or)  # the parser only lets terms and OR-groups into NEAR
+    return [t for c in node.children for t in _leaves(c)]
+
+
+def _seq_filter(seq: Seq) -> Filter:
+    if len(seq.slots) > 1:
+        return seq
+    toks = seq.slots[0]
     return toks[0] if len(toks) == 1 else AnyOf(toks)
-
-
-def _term_filter(term: Term) -> Filter:
-    parts = tuple(_word_filter(w, i == 0) for i, w in enumerate(term.words))
-    return parts[0] if len(parts) == 1 else AllOf(parts)
 
 
 def prefilter(node: Node) -> Filter | None:
     """A superset filter for ``node``, or None when it cannot be narrowed (NOT-only, ``A OR NOT B``)."""
     if isinstance(node, Term):
-        return _term_filter(node)
+        return _seq_filter(_term_seq(node))
     if isinstance(node, Field):
         return prefilter(node.child)  # the index does not separate title from body; the matcher does
     if isinstance(node, Not):
@@ -88,26 +128,107 @@ def prefilter(node: Node) -> Filter | None:
     if isinstance(node, Or):
         subs = [prefilter(c) for c in node.children]
         return None if any(s is None for s in subs) else AnyOf(tuple(s for s in subs if s is not None))
-    children = node.operands if isinstance(node, Near) else node.children
-    assert isinstance(node, And | Near)
-    kept = tuple(s for s in (prefilter(c) for c in children) if s is not None)
+    if isinstance(node, Near):
+        return Close(tuple(tuple(_term_seq(t) for t in _leaves(op)) for op in node.operands), node.distance)
+    kept = tuple(s for s in (prefilter(c) for c in node.children) if s is not None)
     if not kept:
         return None
     return kept[0] if len(kept) == 1 else AllOf(kept)
 
 
-def to_fts5(f: Filter) -> str:
-    """FTS5 MATCH text: quoted tokens (quotes doubled), ``*`` for prefixes, AND/OR in parentheses."""
+def flat(f: Filter) -> Filter:
+    """``f`` without positions: a phrase becomes an AND of its words, NEAR an AND of its operands."""
     if isinstance(f, Tok):
-        return '"' + f.text.replace('"', '""') + '"' + ("*" if f.prefix else "")
+        return f
+    if isinstance(f, AllOf | AnyOf):
+        return type(f)(tuple(flat(c) for c in f.children))
+    if isinstance(f, Seq):
+        words = tuple(_seq_filter(Seq((slot,))) for slot in f.slots)
+        return words[0] if len(words) == 1 else AllOf(words)
+    alts = [AnyOf(tuple(flat(s) for s in op)) if len(op) > 1 else flat(op[0]) for op in f.operands]
+    return AllOf(tuple(alts))
+
+
+# -- SQLite FTS5 -------------------------------------------------------------------------------------
+
+def _fts_tok(t: Tok) -> str:
+    return '"' + t.text.replace('"', '""') + '"' + ("*" if t.prefix else "")
+
+
+def _fts_phrase(toks: tuple[Tok, ...]) -> str:
+    """An FTS5 phrase: ``"a" + "b"*`` (each token quoted, so each may be a prefix)."""
+    return " + ".join(_fts_tok(t) for t in toks)
+
+
+def _spellings(seq: Seq) -> int:
+    n = 1
+    for slot in seq.slots:
+        n *= len(slot)
+    return n
+
+
+def _fts_seq(seq: Seq) -> str:
+    """OR of FTS5 phrases, one per combination of spellings. When there are too many combinations,
+    the longest leading run of words that fits stays positional and the rest are ANDed (looser)."""
+    k, n = 0, 1
+    while k < len(seq.slots) and n * len(seq.slots[k]) <= MAX_ALTERNATIVES:
+        n *= len(seq.slots[k])
+        k += 1
+    k = max(k, 1)
+    phrases = [_fts_phrase(combo) for combo in product(*seq.slots[:k])]
+    head = phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+    rest = [to_fts5(_seq_filter(Seq((slot,)))) for slot in seq.slots[k:]]
+    return head if not rest else "(" + " AND ".join([head, *rest]) + ")"
+
+
+def _fts_close(c: Close) -> str:
+    """OR of FTS5 NEAR groups, one per combination of operand spellings.
+
+    FTS5's ``NEAR(p q, N)`` holds when max(start) - (start + length) of every phrase <= N, i.e.
+    max(start) - min(end) - 1 <= N with inclusive ends: exactly the matcher's NEAR/d with N = d - 1
+    (checked against FTS5's fts5ExprNearIsMatch). FTS5 positions run on across the paragraphs of
+    the body, so a window may span two paragraphs where the matcher's may not: looser, which is
+    allowed. With three or more operands each one is paired with the first (every pair of a
+    window of d is itself within d; looser again), which keeps the number of groups small."""
+    gap = c.distance - 1
+    first = [p for s in c.operands[0] for p in product(*s.slots)]
+    groups: list[str] = []
+    for op in c.operands[1:]:
+        other = [p for s in op for p in product(*s.slots)]
+        if len(first) * len(other) > MAX_ALTERNATIVES:
+            groups.append(to_fts5(AllOf((flat(_seq_any(c.operands[0])), flat(_seq_any(op))))))
+            continue
+        near = [f"NEAR({_fts_phrase(a)} {_fts_phrase(b)}, {gap})" for a in first for b in other]
+        groups.append(near[0] if len(near) == 1 else "(" + " OR ".join(near) + ")")
+    return groups[0] if len(groups) == 1 else "(" + " AND ".join(groups) + ")"
+
+
+def _seq_any(op: tuple[Seq, ...]) -> Filter:
+    return AnyOf(op) if len(op) > 1 else op[0]
+
+
+def to_fts5(f: Filter) -> str:
+    """FTS5 MATCH text: quoted tokens (quotes doubled), ``*`` for prefixes, AND/OR in parentheses,
+    phrases and NEAR groups for positional filters."""
+    if isinstance(f, Tok):
+        return _fts_tok(f)
+    if isinstance(f, Seq):
+        return _fts_seq(f)
+    if isinstance(f, Close):
+        return _fts_close(f)
     joiner = " AND " if isinstance(f, AllOf) else " OR "
     return "(" + joiner.join(to_fts5(c) for c in f.children) + ")"
 
 
+# -- PostgreSQL tsquery ------------------------------------------------------------------------------
+
 def to_tsquery(f: Filter) -> str:
-    """tsquery text, cast directly (no parser): the tokens are already in the normalized form."""
+    """tsquery text, cast directly (no parser): the tokens are already in the normalized form.
+    Positional filters are flattened first (see the module docstring)."""
+    f = flat(f)
     if isinstance(f, Tok):
         lexeme = f.text.replace("\\", "\\\\").replace("'", "''")
         return f"'{lexeme}'" + (":*" if f.prefix else "")
+    assert isinstance(f, AllOf | AnyOf)
     joiner = " & " if isinstance(f, AllOf) else " | "
     return "(" + joiner.join(to_tsquery(c) for c in f.children) + ")"

@@ -46,6 +46,12 @@ QUERIES = [
     "إيران", "إيراني", "الكرملين", "روسيا", '"الاتفاق النووي"', "نفط*", "روسيا إيران", "روسيا OR الكرملين",
     "إيران NOT روسيا", "NOT إيران", "إيران NEAR/3 اليوم", "title:إيران", "body:(النفط OR الغاز)", "iran", "NATO",
     "الليل", "النفط NOT (روسيا OR الشركات)", "روسي",
+    # phrases and NEAR are prefiltered on positions (SQLite): clitics on the first word, nisba forms,
+    # the article on later words, chained and grouped NEAR, exact NEAR distances
+    '"مباحثات الاتفاق"', '"الحكومة الإيرانية"', '"مسؤول روسي"', '"روسيا وإيران"', '"الاتفاق يشمل النفط"',
+    "إيران NEAR/1 اليوم", "إيران NEAR/2 اليوم", "روسيا NEAR/2 اتفاقا", "روسيا NEAR/1 إيران NEAR/1 اتفاقا",
+    '"الاتفاق النووي" NEAR/2 فيينا', '"الاتفاق النووي" NEAR/3 فيينا', "(روسيا OR الكرملين) NEAR/4 (النفط OR موسكو)",
+    "title:(روسيا NEAR/1 اتفاقا)", '"إيران اليوم" OR "الليل الطويل"', "إيراني NEAR/5 التقدم",
 ]
 
 
@@ -109,6 +115,36 @@ def test_every_query_returns_what_the_matcher_fires_on(engine: Engine, ids: list
     for q in QUERIES:
         got = [r.id for r in search_articles(engine, q, limit=50).results]
         assert got == brute_force(q, ids), q
+
+
+# Random text over a few words in many clitic, article and nisba spellings, so that phrases and
+# NEAR windows hit, nearly hit and miss at every distance; the prefilter must never drop a match.
+VOCAB = ["الاتفاق", "بالاتفاق", "والاتفاق", "للاتفاق", "اتفاق", "النووي", "نووي", "النووية", "الإيرانية", "إيراني",
+         "الإيرانيين", "روسيا", "وروسيا", "لروسيا", "إيران", "وإيران", "قال", "في", "مع", "2024", "فيينا", "بفيينا",
+         "الليل", "لليل", "وزير", "الصحة", "والصحة",
+         "قال في فيينا", "بالاتفاق النووي الإيراني", "في الليل", "روسيا إيران", "وزير الصحة"]  # whole phrases too
+GEN_QUERIES = [
+    '"الاتفاق النووي"', '"اتفاق نووي"', '"الاتفاق الإيراني"', '"إيراني الاتفاق"', '"روسيا إيران"', '"وزير الصحة"',
+    '"في الليل"', '"قال في فيينا"', '"الاتفاق النووي الإيراني"', "الاتفاق NEAR/1 النووي", "الاتفاق NEAR/2 فيينا",
+    "روسيا NEAR/3 إيران", "روسيا NEAR/2 إيران NEAR/2 فيينا", '"الاتفاق النووي" NEAR/2 روسيا',
+    "(روسيا OR إيران) NEAR/1 (فيينا OR الليل)", "إيراني NEAR/4 الصحة", "الليل NEAR/1 2024", "اتفاق* NEAR/2 نووي",
+    'title:"روسيا إيران"', 'body:(فيينا NEAR/1 قال)', '"روسيا وإيران" OR قال NEAR/1 مع', "وزير NEAR/5 الصحة NOT الليل",
+]
+
+
+def test_phrases_and_near_never_miss_a_match(engine: Engine) -> None:
+    import random
+
+    rnd = random.Random(11)
+    arts = []
+    for i in range(200):
+        title = " ".join(rnd.choices(VOCAB, k=rnd.randint(2, 6)))
+        paras = [" ".join(rnd.choices(VOCAB, k=rnd.randint(3, 14))) + "." for _ in range(rnd.randint(1, 3))]
+        arts.append((add_article(engine, i, "gen", title, paras, published_at=T0 + timedelta(minutes=i)), title, paras))
+    for q in GEN_QUERIES:
+        want = sorted((a for a, t, p in arts if match_query(q, t, p) is not None), reverse=True)
+        assert [r.id for r in search_articles(engine, q, limit=200).results] == want, q
+        assert want or "NOT" in q or "title:" in q, f"{q} matches nothing: the test would prove nothing"
 
 
 def test_clitics_and_nisba_follow_the_matcher(engine: Engine, ids: list[int]) -> None:
