@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, Row
 from sqlmodel import col
 
-from scraper.store.search_fts import prefilter
+from scraper.store.search_fts import positional_toks, prefilter, prune
 from scraper.store.search_results import Cursor, SearchPage, SearchResult, decode_cursor, encode_cursor, iso
 from scraper.store.search_sql import (
     Filters,
@@ -28,6 +28,7 @@ from scraper.store.search_sql import (
     filter_clauses,
     fulltext_clause,
     outlet_counts,
+    present_spellings,
     sqlite_is_dense,
 )
 from scraper.store.search_verify import Verifier, make_verifier
@@ -155,6 +156,8 @@ def search_articles(engine: Engine, query: str, *, source: str | None = None, ru
     where = filter_clauses(Filters(source, rule, story_id, language, since, until))
     with engine.connect() as conn:
         flt = prefilter(parsed.root) if parsed is not None else None
+        if flt is not None and conn.dialect.name == "sqlite":
+            flt = prune(flt, present_spellings(conn, positional_toks(flt)))
         if flt is not None:
             dense = conn.dialect.name == "sqlite" and sqlite_is_dense(conn, flt)
             where.append(fulltext_clause(conn.dialect.name, flt, dense))

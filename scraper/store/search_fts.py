@@ -149,6 +149,35 @@ def flat(f: Filter) -> Filter:
     return AllOf(tuple(alts))
 
 
+def positional_toks(f: Filter) -> set[Tok]:
+    """The spellings inside phrases and NEAR groups, whose combinations multiply (see :func:`prune`)."""
+    if isinstance(f, Seq):
+        return {t for slot in f.slots for t in slot}
+    if isinstance(f, Close):
+        return {t for op in f.operands for s in op for t in positional_toks(s)}
+    if isinstance(f, AllOf | AnyOf):
+        return set().union(*(positional_toks(c) for c in f.children))
+    return set()
+
+
+def _prune_seq(seq: Seq, present: set[Tok]) -> Seq:
+    # An empty slot keeps one (absent) spelling: the phrase then finds nothing, cheaply, and stays valid.
+    return Seq(tuple(tuple(t for t in slot if t in present) or slot[:1] for slot in seq.slots))
+
+
+def prune(f: Filter, present: set[Tok]) -> Filter:
+    """``f`` without the phrase and NEAR spellings that occur in no article (``present`` holds those
+    that do). A two-word NEAR is 24 x 24 FTS5 NEAR groups, each setting up its own doclist readers:
+    ~40 ms at 200,000 articles although only a handful of spellings occur; pruned, ~1 ms."""
+    if isinstance(f, Seq):
+        return _prune_seq(f, present)
+    if isinstance(f, Close):
+        return Close(tuple(tuple(_prune_seq(s, present) for s in op) for op in f.operands), f.distance)
+    if isinstance(f, AllOf | AnyOf):
+        return type(f)(tuple(prune(c, present) for c in f.children))
+    return f
+
+
 # -- SQLite FTS5 -------------------------------------------------------------------------------------
 
 def _fts_tok(t: Tok) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select, text
 from sqlmodel import col
 
-from scraper.store.search_fts import Filter, to_fts5, to_tsquery
+from scraper.store.search_fts import Filter, Tok, to_fts5, to_tsquery
 from scraper.store.tables import Article, RuleMatch
 
 article_date = func.coalesce(Article.published_at, Article.fetched_at)
@@ -42,6 +42,19 @@ def sqlite_is_dense(conn: Connection, flt: Filter) -> bool:
     """Does the prefilter hit at least DENSE articles? (FTS5 streams rowids, so the LIMIT stops early.)"""
     sql = text(f"SELECT count(*) FROM ({FTS_IDS} LIMIT {DENSE})").bindparams(fts=to_fts5(flt))
     return int(conn.execute(sql).scalar_one()) >= DENSE
+
+
+def present_spellings(conn: Connection, toks: set[Tok]) -> set[Tok]:
+    """Which of ``toks`` occur in some article: one statement, an FTS5 lookup that stops at the
+    first hit per spelling (about 0.1 ms each)."""
+    ordered = sorted(toks, key=lambda t: (t.text, t.prefix))
+    if not ordered:
+        return set()
+    parts = [f"SELECT {i} WHERE EXISTS (SELECT 1 FROM articles_fts WHERE articles_fts MATCH :t{i})"
+             for i in range(len(ordered))]
+    params = {f"t{i}": to_fts5(t) for i, t in enumerate(ordered)}
+    found = conn.execute(text(" UNION ALL ".join(parts)).bindparams(**params)).scalars().all()
+    return {ordered[i] for i in found}
 
 
 def fulltext_clause(dialect: str, flt: Filter, dense: bool = False) -> ColumnElement[bool]:
