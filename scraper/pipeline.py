@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from scraper import metrics
 from scraper.config import Config, Settings, Source
@@ -171,7 +171,14 @@ async def _ingest_items(rt: Runtime, source: Source, items: list[FeedItem], repo
         if isinstance(draft, str):
             report.article_errors.append(draft)
             continue
-        outcome, alerts = store_article(rt, source, item, h, draft)
+        try:
+            outcome, alerts = store_article(rt, source, item, h, draft)
+        except Exception as exc:  # rolled back; the others are stored, this one is retried next pass
+            if isinstance(exc, OperationalError):
+                raise  # the database itself is unwell: the whole check fails and is recorded as such
+            log_event("article.crash", logging.ERROR, exc_info=True, source=source.name, url=item.url)
+            report.article_errors.append(f"{item.url}: internal: {exc!r}")
+            continue
         report.new_articles += outcome == "new"
         report.updated_articles += outcome == "updated"
         report.alerts_queued += alerts
@@ -191,6 +198,9 @@ async def _fetch_article(rt: Runtime, source: Source, item: FeedItem) -> Article
                              method={"title": "feed", "paragraphs": "feed"})
     except (FetchError, ParseError) as exc:
         return _article_failed(source, item, exc)
+    except Exception as exc:  # a bug on one hostile page must not sink the source's other articles
+        log_event("article.crash", logging.ERROR, exc_info=True, source=source.name, url=item.url)
+        return f"{item.url}: internal: {exc!r}"
     if not draft.title and item.title:
         draft.title, draft.method["title"] = item.title, "feed"
     if draft.published_at is None and item.published_at is not None:

@@ -226,6 +226,9 @@ def _parse_hijri(s: str, default_tz: tzinfo) -> datetime | None:
     return _build(g.year, g.month, g.day, s[m.end():], default_tz)
 
 
+MAX_RELATIVE_SECONDS = 5 * 366 * 86400  # a news page saying "N ago" means days or months, not centuries
+
+
 def _parse_relative(s: str, now: datetime, default_tz: tzinfo) -> datetime | None:
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
     for m in _RELATIVE.finditer(s):
@@ -239,6 +242,8 @@ def _parse_relative(s: str, now: datetime, default_tz: tzinfo) -> datetime | Non
         else:
             continue
         if count is not None:
+            if not 0 <= seconds * count <= MAX_RELATIVE_SECONDS:
+                return None  # "منذ 99999999 ساعة" is noise, not a date (and would overflow datetime)
             return now - timedelta(seconds=seconds * count)
     return _parse_day_word(s, now, default_tz)
 

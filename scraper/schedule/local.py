@@ -16,7 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scraper import metrics
 from scraper.alert.outbox import deliver_due
 from scraper.logs import log_event
-from scraper.pipeline import Runtime, refresh_source
+from scraper.pipeline import RefreshReport, Runtime, refresh_source
 from scraper.store import repo, stories
 from scraper.store.db import session as open_session
 from scraper.store.tables import utcnow
@@ -35,7 +35,13 @@ async def run_once(rt: Runtime) -> dict[str, int]:
             return await refresh_source(rt, src)
 
     prune_indexes(rt)
-    reports = await asyncio.gather(*(one(s) for s in sources))
+    results = await asyncio.gather(*(one(s) for s in sources), return_exceptions=True)
+    reports = []
+    for src, res in zip(sources, results, strict=True):
+        if isinstance(res, BaseException):  # recorded on the source by refresh_source; the pass goes on
+            log_event("source.crash", logging.ERROR, source=src.name, url=src.url, error=repr(res))
+            res = RefreshReport(source=src.name, outcome="error", error_class="internal", error=repr(res))
+        reports.append(res)
     delivered = await deliver_due(rt.settings, rt.config, rt.engine)
     totals = {
         "sources": len(reports),
