@@ -11,7 +11,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from scraper.match.query import And, Field, Near, Node, Not, Or, Term
-from scraper.match.termindex import TermIndex, UnitHits, char_offsets
+from scraper.match.termindex import TermIndex, TextLayout, UnitHits
 from scraper.normalize.text import SENTENCE_END_RE
 
 ANY, TITLE, BODY = 0, 1, 2
@@ -28,14 +28,11 @@ class Unit:
     paragraph: int
     text: str
     hits: UnitHits
-    pieces: list[str]  # the text split into gaps and tokens (TermIndex.scan_many)
-    _offsets: list[int] | None = None
+    layout: TextLayout  # where its tokens are (TermIndex.scan_many); shared by units derived from it
 
     def char_span(self, first: int, last: int) -> tuple[int, int]:
-        """Char offsets of tokens ``first``..``last``; computed on first use, as most units never need them."""
-        if self._offsets is None:
-            self._offsets = char_offsets(self.pieces)
-        return self._offsets[2 * first], self._offsets[2 * last + 1]
+        """Char offsets of tokens ``first``..``last``; computed on use, as most units never need them."""
+        return self.layout.span(first, last)
 
 
 Where = dict[int, list[Unit]]  # term id -> the units holding it
@@ -149,7 +146,7 @@ def split_sentences(unit: Unit) -> list[Unit]:
         for h in hs:
             parts.setdefault(bisect_right(bounds, unit.char_span(h[0], h[0])[0]), {}).setdefault(tid, []).append(h)
     # Sentences keep the paragraph's text and token numbering, so offsets stay valid.
-    return [Unit(unit.field, unit.paragraph, unit.text, parts[k], unit.pieces, unit._offsets) for k in sorted(parts)]
+    return [Unit(unit.field, unit.paragraph, unit.text, parts[k], unit.layout) for k in sorted(parts)]
 
 
 def count_sentences(text: str) -> int:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from scraper.errors import QuerySyntaxError
-from scraper.match.article import ArticleView, Hit, drop_excepted, scan_article
+from scraper.match.article import ArticleView, Hit, scan_article
 from scraper.match.evaluate import (
     ANY,
     NEAR,
@@ -59,12 +59,84 @@ class RuleSpec:
             raise ValueError(f"rule {self.name!r}: scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
 
 
-@dataclass
 class RuleMatch:
-    rule: str
-    terms: list[str]
-    hits: list[Hit]
-    snippet: str  # original body text, hits wrapped in [[ ]]
+    """A rule that fired on an article: its name, the terms that hit, the hits, and a snippet.
+
+    ``terms``, ``hits`` and ``snippet`` (original body text, hits wrapped in [[ ]]) are computed on
+    first read: a 10,000-rule index fires dozens of rules per article, and building every hit list
+    and snippet up front cost more than the scan itself, although some callers (search
+    verification, counting) read only a few of them. A pending match keeps a reference to its
+    article until its snippet is read, and reads the index's token memo: read it where its index
+    may be used (the same thread, or under the same lock). Equality compares the four values,
+    as the dataclass did.
+    """
+
+    __slots__ = ("_hits", "_pending", "_snippet", "_terms", "rule")
+
+    def __init__(self, rule: str, terms: list[str], hits: list[Hit], snippet: str) -> None:
+        self.rule = rule
+        self._terms: list[str] | None = terms
+        self._hits: list[Hit] | None = hits
+        self._snippet: str | None = snippet
+        self._pending: tuple[_Rule, ArticleView, ArticleView, list[Context] | None] | None = None
+
+    @classmethod
+    def _deferred(cls, rule: _Rule, art: ArticleView, view: ArticleView, contexts: list[Context] | None) -> RuleMatch:
+        """A match whose fields are derived from ``view`` (``art`` minus except-phrase hits) when read;
+        ``contexts`` are the units that satisfied a paragraph or sentence rule."""
+        m = cls.__new__(cls)
+        m.rule = rule.name
+        m._terms = m._hits = m._snippet = None
+        m._pending = (rule, art, view, contexts)
+        return m
+
+    @property
+    def terms(self) -> list[str]:
+        if self._terms is None:
+            self._resolve()
+        return self._terms  # type: ignore[return-value]
+
+    @terms.setter
+    def terms(self, value: list[str]) -> None:
+        self._terms = value
+
+    @property
+    def hits(self) -> list[Hit]:
+        if self._hits is None:
+            self._resolve()
+        return self._hits  # type: ignore[return-value]
+
+    @hits.setter
+    def hits(self, value: list[Hit]) -> None:
+        self._hits = value
+
+    @property
+    def snippet(self) -> str:
+        if self._snippet is None:
+            hits = self.hits
+            assert self._pending is not None
+            self._snippet = _snippet(self._pending[1], hits)
+            self._pending = None  # everything is computed: let the article go
+        return self._snippet
+
+    @snippet.setter
+    def snippet(self, value: str) -> None:
+        self._snippet = value
+
+    def _resolve(self) -> None:
+        assert self._pending is not None
+        rule, _, view, contexts = self._pending
+        self._terms, self._hits = _terms_and_hits(rule, view, contexts)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RuleMatch):
+            return NotImplemented
+        return (self.rule, self.terms, self.hits, self.snippet) == (other.rule, other.terms, other.hits, other.snippet)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return f"RuleMatch(rule={self.rule!r}, terms={self.terms!r}, hits={self.hits!r}, snippet={self.snippet!r})"
 
 
 @dataclass(slots=True)
@@ -137,40 +209,50 @@ class RuleIndex:
         return _Rule(spec.name, spec.scope, code, positives, term_ids, excepts, _uses_title(code), trivial)
 
     def match(self, title: str, paragraphs: list[str]) -> list[RuleMatch]:
-        """Every rule that fires on the article, in the order the rules were given."""
+        """Every rule that fires on the article, in the order the rules were given.
+
+        Only whether each rule fires is decided here; its terms, hits and snippet are computed when
+        first read (see :class:`RuleMatch`).
+        """
         art = scan_article(self._terms, title, paragraphs)
         hit_ids = set(art.title.hits).union(*(u.hits for u in art.body))
-        candidates: set[int] = set()
-        for tid in hit_ids:
-            candidates.update(self._postings.get(tid, ()))
+        postings = self._postings
+        candidates = set().union(*[postings[tid] for tid in hit_ids if tid in postings])
+        rules = self._rules
+        deferred = RuleMatch._deferred
         out = []
         for rid in sorted(candidates):
-            m = self._match_rule(self._rules[rid], art, hit_ids)
-            if m is not None:
-                out.append(m)
+            rule = rules[rid]
+            if rule.trivial:  # any hit of a candidate's term fires it: nothing to evaluate
+                out.append(deferred(rule, art, art, None))
+                continue
+            view = art
+            if not rule.except_ids.isdisjoint(hit_ids):
+                view = art.without(rule.except_ids)
+            if rule.scope == "document":
+                if evaluate(rule.code, view.document()):
+                    out.append(deferred(rule, art, view, None))
+            else:
+                matched = [ctx for ctx in _contexts(rule, view) if evaluate(rule.code, ctx)]
+                if matched:
+                    out.append(deferred(rule, art, view, matched))
         return out
 
-    def _match_rule(self, rule: _Rule, art: ArticleView, hit_ids: set[int]) -> RuleMatch | None:
-        view = art
-        if not rule.except_ids.isdisjoint(hit_ids):
-            title = drop_excepted(art.title, rule.except_ids)
-            view = ArticleView(title, [drop_excepted(u, rule.except_ids) for u in art.body], art.paragraphs)
-        # Most rules are a word, a phrase or an OR of them: any hit of a candidate's term fires it.
-        if rule.scope == "document":
-            if not (rule.trivial or evaluate(rule.code, view.document())):
-                return None
-            # Per-term hit lists are shared by every rule using the term on this article.
-            present = view.document().present
-            lists = [view.document_hits(t, w, text) for t, w, text in rule.positive if t in present[w]]
-            ordered = list(lists[0]) if len(lists) == 1 else _merge_hits(h for hs in lists for h in hs)
-        else:
-            matched = [ctx for ctx in _contexts(rule, view) if evaluate(rule.code, ctx)]
-            if not matched:
-                return None
-            ordered = _merge_hits(_unit_hits(rule, matched))
-        seen = {h.term for h in ordered}
-        terms = list(dict.fromkeys(text for _, _, text in rule.positive if text in seen))
-        return RuleMatch(rule.name, terms, ordered, _snippet(art, ordered))
+
+def _terms_and_hits(rule: _Rule, view: ArticleView, contexts: list[Context] | None) -> tuple[list[str], list[Hit]]:
+    """The terms and hits a fired rule reports: all its positive hits in the article (document
+    scope) or in the units that satisfied it (``contexts``)."""
+    if contexts is None:
+        # Per-term hit lists are shared by every rule using the term on this article.
+        present = view.document().present
+        lists = [view.document_hits(t, w, text) for t, w, text in rule.positive if t in present[w]]
+        if len(lists) == 1:
+            return [lists[0][0].term], list(lists[0])
+        ordered = _merge_hits(h for hs in lists for h in hs)
+    else:
+        ordered = _merge_hits(_unit_hits(rule, contexts))
+    seen = {h.term for h in ordered}
+    return list(dict.fromkeys(text for _, _, text in rule.positive if text in seen)), ordered
 
 
 def _unit_hits(rule: _Rule, contexts: list[Context]) -> Iterator[Hit]:
@@ -257,6 +339,6 @@ def highlight_query(query: str | Query, text: str) -> str:
     q = parse_query(query) if isinstance(query, str) else query
     index = TermIndex()
     ids = {index.add(t) for t in query_terms(q)}
-    found, pieces = index.scan_many([text])
-    unit = Unit("body", 0, text, found.get(0, {}), pieces[0])
+    found, layouts = index.scan_many([text])
+    unit = Unit("body", 0, text, found.get(0, {}), layouts[0])
     return highlight_spans(text, [unit.char_span(s, e) for tid in ids for s, e in unit.hits.get(tid, ())])

@@ -1,9 +1,12 @@
 """One index over every term of every rule, and the scan that finds their occurrences.
 
 Terms are deduplicated and keyed by the base form of their first word (article removed), so a
-token is looked up once per reading whatever the number of rules. Results are memoized per raw
-token, so on a warm index a paragraph costs one ``findall`` plus C-level ``map``/``compress``
-passes; only tokens that start a term reach Python code.
+token is looked up once per reading whatever the number of rules. Results are memoized per
+whitespace-separated chunk of text, so on a warm index a paragraph costs one ``str.split`` plus
+C-level ``map``/``compress`` passes; only chunks that start a term (or hold other than exactly one
+token, such as ``-`` or ``إيران/روسيا``) reach Python code. Token character classes never include
+whitespace, so the tokens of a text are exactly the tokens of its chunks, in order; ``str.split``
+costs about a fifth of the instructions of a regex split, which was most of the scan.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ from scraper.match.terms import continuation_readings, nisba_bases, readings, st
 from scraper.normalize.text import TOKEN_RE, normalize_token
 
 # (first token, last token): one occurrence in one paragraph or title. Char offsets are derived
-# only for the hits a fired rule reports (token_spans), which most hits never need.
+# only for the hits a fired rule reports (TextLayout.span), which most hits never need.
 HitRec = tuple[int, int]
 UnitHits = dict[int, list[HitRec]]
 # What a raw token can start: () or (one-word term ids, ((phrase id, words after the first), ...)).
 Starts = tuple[()] | tuple[tuple[int, ...], tuple[tuple[int, int], ...]]
+# What a chunk holds: () for the common chunk of exactly one token that starts nothing, else
+# (number of tokens, Starts of each token).
+ChunkInfo = tuple[()] | tuple[int, tuple[Starts, ...]]
+ChunkTokens = tuple[tuple[str, int, int], ...]  # (raw token, start, end) inside the chunk
 
 # The shared tokenizer plus Arabic presentation forms inside Arabic runs: normalize_token applies
 # NFKC to such tokens, so offsets stay those of the original text and no per-paragraph check is needed.
@@ -31,10 +38,9 @@ if _ARABIC_CLASS_END not in TOKEN_RE.pattern:
 MATCH_TOKEN_RE = re.compile(
     TOKEN_RE.pattern.replace(_ARABIC_CLASS_END, "\u0640\u200c\u200d\ufb50-\ufdff\ufe70-\ufeff]+", 1)
 )
-# Splitting with a capturing group yields [gap, token, gap, token, ..., gap] in C: the tokens are
-# every second item, and char offsets come from summing lengths, only for texts that need them.
-_split = re.compile(f"({MATCH_TOKEN_RE.pattern})").split
-MEMO_LIMIT = 300_000  # raw tokens; a long-running daemon sees an open vocabulary
+_finditer = MATCH_TOKEN_RE.finditer
+MEMO_LIMIT = 300_000  # entries per memo; a long-running daemon sees an open vocabulary
+_PLAIN: ChunkInfo = ()
 
 
 class TermIndex:
@@ -46,6 +52,8 @@ class TermIndex:
         self._later: dict[str, list[tuple[int, int]]] = {}  # base of word k >= 1 -> (term id, k)
         self._more: dict[int, int] = {}  # phrase term id -> number of words after the first
         self._memo: dict[str, Starts] = {}  # raw token -> terms it can start
+        self._chunks: dict[str, ChunkInfo] = {}  # whitespace-separated chunk -> its tokens' starts
+        self._chunk_toks: dict[str, ChunkTokens] = {}  # chunk -> its tokens (phrase checks, offsets)
         self._later_memo: dict[str, frozenset[tuple[int, int]]] = {}  # raw token -> (term, k) it can be
 
     def add(self, term: Term) -> int:
@@ -64,6 +72,7 @@ class TermIndex:
             for k, word in enumerate(term.words[1:], start=1):
                 self._later.setdefault(word.base, []).append((tid, k))
         self._memo.clear()  # cached lookups no longer cover every term
+        self._chunks.clear()
         self._later_memo.clear()
         return tid
 
@@ -92,62 +101,101 @@ class TermIndex:
         self._memo[token] = found
         return found
 
+    def _learn_chunk(self, chunk: str) -> ChunkInfo:
+        memo = self._memo
+        toks = _tokens_of(chunk)
+        starts = tuple(memo[t] if t in memo else self._learn(t) for t, _, _ in toks)
+        info = _PLAIN if len(starts) == 1 and not starts[0] else (len(starts), starts)
+        if len(self._chunks) >= MEMO_LIMIT:
+            self._chunks.clear()
+        self._chunks[chunk] = info
+        return info
+
+    def chunk_tokens(self, chunk: str) -> ChunkTokens:
+        """The tokens of one whitespace-free chunk with their offsets in it (memoized)."""
+        toks = self._chunk_toks.get(chunk)
+        if toks is None:
+            if len(self._chunk_toks) >= MEMO_LIMIT:
+                self._chunk_toks.clear()
+            toks = self._chunk_toks[chunk] = _tokens_of(chunk)
+        return toks
+
     def scan(self, text: str) -> UnitHits:
         """Occurrences of every indexed term in ``text`` (one paragraph or the title)."""
         return self.scan_many([text])[0].get(0, {})
 
-    def scan_many(self, texts: list[str]) -> tuple[dict[int, UnitHits], list[list[str]]]:
+    def scan_many(self, texts: list[str]) -> tuple[dict[int, UnitHits], Layouts]:
         """Occurrences per text (title, paragraphs), keyed by the index of the texts that have any,
-        and the split of each text (see :func:`char_offsets`).
+        and the layout of each text (char offsets of its tokens, computed on demand).
 
-        All texts go through one ``map``/``compress`` pass (C loops); only tokens that start a
-        term reach the Python loop. Phrases never continue into the next text.
+        All texts go through one ``map``/``compress`` pass (C loops); only chunks that start a
+        term or hold other than one token reach the Python loop. Phrases never continue into the
+        next text.
         """
-        pieces = list(map(_split, texts))
-        per_text = [p[1::2] for p in pieces]
-        toks = list(chain.from_iterable(per_text))
-        try:  # warm memo: no per-token Python code at all
-            found: list[Starts] = list(map(self._memo.__getitem__, toks))
+        chunk_lists = list(map(str.split, texts))
+        flat = list(chain.from_iterable(chunk_lists))
+        memo = self._chunks
+        try:  # warm memo: no per-chunk Python code at all
+            infos: list[ChunkInfo] = list(map(memo.__getitem__, flat))
         except KeyError:
-            memo = self._memo
-            found = [memo[t] if t in memo else self._learn(t) for t in toks]
-        starts = list(compress(range(len(toks)), found))
-        if not starts:
-            return {}, pieces
-        ends = list(accumulate(map(len, per_text)))
+            infos = [memo[c] if c in memo else self._learn_chunk(c) for c in flat]
+        layouts = Layouts(self, texts, chunk_lists)
+        irregular = layouts.irregular
+        marks = list(compress(range(len(flat)), infos))
+        if not marks:
+            return {}, layouts
+        ends = list(accumulate(map(len, chunk_lists)))
         local: dict[int, UnitHits] = {}
-        k, base, end, cur = -1, 0, 0, {}
-        for i in starts:  # increasing, so the text index only moves forward
-            if i >= end:
-                k = bisect_right(ends, i)
-                base, end = (ends[k - 1] if k else 0), ends[k]
+        k, base, end, shift = -1, 0, 0, 0
+        cur: UnitHits = {}
+        for c in marks:  # increasing, so the text index only moves forward
+            if c >= end:
+                k = bisect_right(ends, c)
+                base, end, shift = (ends[k - 1] if k else 0), ends[k], 0
                 cur = local[k] = {}
-            singles, phrases = found[i]  # type: ignore[misc]  # non-empty: compress kept it
-            pos = (i - base, i - base)
-            for tid in singles:
-                if tid in cur:
-                    cur[tid].append(pos)
-                else:
-                    cur[tid] = [pos]
-            for tid, more in phrases:
-                last = self._phrase_end(tid, more, toks, i, end)
-                if last >= 0:
-                    cur.setdefault(tid, []).append((i - base, last - base))
-        return {k: hits for k, hits in local.items() if hits}, pieces
+            ntok, starts = infos[c]  # type: ignore[misc]  # non-empty: compress kept it
+            first = c - base + shift  # token number of the chunk's first token in its text
+            if ntok != 1:
+                irregular.setdefault(k, []).append((c - base, ntok))
+                shift += ntok - 1
+            for j, found in enumerate(starts):
+                if not found:
+                    continue
+                singles, phrases = found  # type: ignore[misc]
+                pos = (first + j, first + j)
+                for tid in singles:
+                    if tid in cur:
+                        cur[tid].append(pos)
+                    else:
+                        cur[tid] = [pos]
+                for tid, more in phrases:
+                    if self._phrase_continues(tid, more, flat, c, j + 1 if j + 1 < ntok else 0, end):
+                        cur.setdefault(tid, []).append((first + j, first + j + more))
+        return {k: hits for k, hits in local.items() if hits}, layouts
 
-    def _phrase_end(self, tid: int, more: int, toks: list[str], i: int, limit: int) -> int:
-        """Index of the last token of phrase ``tid`` starting at ``i``, or -1 if it does not continue
-        before token ``limit``."""
-        if i + more >= limit:
-            return -1
-        for k in range(1, more + 1):
-            tok = toks[i + k]
-            cont = self._later_memo.get(tok)
-            if cont is None:
-                cont = self._learn_later(tok)
-            if (tid, k) not in cont:
-                return -1
-        return i + more
+    def _phrase_continues(self, tid: int, more: int, flat: list[str], c: int, j: int, end: int) -> bool:
+        """Do the ``more`` tokens from token ``j`` of chunk ``c`` on (or from the next chunk when ``j``
+        is 0: a phrase's first word usually fills its chunk) up to chunk ``end`` continue phrase ``tid``?"""
+        later = self._later_memo
+        toks: ChunkTokens = self.chunk_tokens(flat[c]) if j else ()
+        k = 1
+        while True:
+            while j < len(toks):
+                tok = toks[j][0]
+                cont = later.get(tok)
+                if cont is None:
+                    cont = self._learn_later(tok)
+                if (tid, k) not in cont:
+                    return False
+                if k == more:
+                    return True
+                k += 1
+                j += 1
+            c += 1
+            if c >= end:
+                return False
+            toks = self.chunk_tokens(flat[c])
+            j = 0
 
     def _learn_later(self, token: str) -> frozenset[tuple[int, int]]:
         """Which (phrase, word index) pairs ``token`` can fill: later words take only the article."""
@@ -163,6 +211,93 @@ class TermIndex:
         return result
 
 
-def char_offsets(pieces: list[str]) -> list[int]:
-    """Running lengths of a text's split: token i spans ``[offsets[2*i], offsets[2*i + 1])``."""
-    return list(accumulate(map(len, pieces)))
+def _tokens_of(chunk: str) -> ChunkTokens:
+    return tuple((m.group(), m.start(), m.end()) for m in _finditer(chunk))
+
+
+class Layouts:
+    """The layouts of the texts of one scan, made only for the texts asked for (those with hits)."""
+
+    __slots__ = ("_index", "chunk_lists", "irregular", "texts")
+
+    def __init__(self, index: TermIndex, texts: list[str], chunk_lists: list[list[str]]) -> None:
+        self._index = index
+        self.texts = texts
+        self.chunk_lists = chunk_lists
+        self.irregular: dict[int, list[tuple[int, int]]] = {}  # text -> (chunk, tokens) when tokens != 1
+
+    def __getitem__(self, k: int) -> TextLayout:
+        return TextLayout(self._index, self.texts[k], self.chunk_lists[k], self.irregular.get(k, []))
+
+
+class TextLayout:
+    """Where the tokens of one text are: built from its whitespace split during the scan, and
+    turned into char offsets only for the tokens a reported hit needs."""
+
+    __slots__ = ("_index", "_starts", "chunks", "irregular", "text")
+
+    def __init__(self, index: TermIndex, text: str, chunks: list[str], irregular: list[tuple[int, int]]) -> None:
+        self._index = index
+        self.text = text
+        self.chunks = chunks
+        self.irregular = irregular  # (chunk number, token count) of chunks with other than one token
+        self._starts: list[int] | _SingleSpaced | None = None
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Char offsets of tokens ``first``..``last`` in the text."""
+        starts = self._starts
+        if starts is None:
+            starts = self._starts = self._chunk_starts()
+        tokens = self._index.chunk_tokens
+        if self.irregular:
+            c, j = self._locate(first)
+            start = starts[c] + tokens(self.chunks[c])[j][1]
+            if last != first:
+                c, j = self._locate(last)
+            return start, starts[c] + tokens(self.chunks[c])[j][2]
+        # Every chunk holds one token: token n is chunk n (the common case).
+        _, s, e = tokens(self.chunks[first])[0]
+        if last != first:
+            return starts[first] + s, starts[last] + tokens(self.chunks[last])[0][2]
+        return starts[first] + s, starts[first] + e
+
+    def _locate(self, n: int) -> tuple[int, int]:
+        """(chunk number, token number inside it) of token ``n``: chunks hold one token each except
+        the few listed in ``irregular``."""
+        shift = 0
+        for chunk, count in self.irregular:
+            first = chunk + shift
+            if n < first:
+                break
+            if n < first + count:
+                return chunk, n - first
+            shift += count - 1
+        return n - shift, 0
+
+    def _chunk_starts(self) -> list[int] | _SingleSpaced:
+        chunks, text = self.chunks, self.text
+        ends = list(accumulate(map(len, chunks)))  # C loops; cheaper than building the starts in Python
+        if ends and ends[-1] + len(chunks) - 1 == len(text):
+            # Exactly one whitespace char between chunks and none around them (the usual paragraph):
+            # chunk c starts after the c chunks and c separators before it.
+            return _SingleSpaced(ends)
+        starts = []
+        at = 0
+        for chunk in chunks:
+            # Only whitespace lies between the previous chunk and this one, so this finds it.
+            at = text.find(chunk, at)
+            starts.append(at)
+            at += len(chunk)
+        return starts
+
+
+class _SingleSpaced:
+    """Chunk starts of a single-spaced text, from the running chunk lengths (indexable like a list)."""
+
+    __slots__ = ("ends",)
+
+    def __init__(self, ends: list[int]) -> None:
+        self.ends = ends
+
+    def __getitem__(self, c: int) -> int:
+        return self.ends[c - 1] + c if c else 0

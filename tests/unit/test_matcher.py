@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import random
@@ -11,6 +12,9 @@ import pytest
 
 from scraper.errors import QuerySyntaxError
 from scraper.match.matcher import Hit, RuleIndex, RuleMatch, RuleSpec, highlight_query, highlight_spans, match_query
+from scraper.match.query import parse_query, query_terms
+from scraper.match.termindex import MATCH_TOKEN_RE, TermIndex
+from scraper.normalize.text import tokenize
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "match"
 
@@ -326,3 +330,98 @@ def test_title_parts_in_paragraph_scope_need_some_unit_to_hold_the_rest() -> Non
     assert fires(rule, "وصل إلى روسيا", "خبر آخر", title="إيران وروسيا", scope="paragraph")
     assert fires(rule, "وصل إلى روسيا. خبر آخر", title="إيران وروسيا", scope="sentence")
     assert not fires(rule, "وصل إلى روسيا. وروسيا", title="إيران وروسيا", scope="sentence")
+
+
+# --- the scan reads whitespace-separated chunks; offsets and laziness --------------------------
+
+
+def test_token_characters_are_never_whitespace() -> None:
+    """The scan splits on whitespace before tokenizing: that is exact only while no whitespace
+    character can be part of a token."""
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert len(spaces) > 20
+    assert not [c for c in spaces if MATCH_TOKEN_RE.search(c)]
+
+
+def _reference_hits(query: str, text: str) -> list[tuple[int, int]]:
+    """Char spans of the rule's hits, computed from a plain regex tokenization of the whole text."""
+    index = TermIndex()
+    ids = [index.add(t) for t in query_terms(parse_query(query))]
+    spans = [m.span() for m in MATCH_TOKEN_RE.finditer(text)]
+    found, layouts = index.scan_many([text])
+    hits = found.get(0, {})
+    layout = layouts[0]
+    out = []
+    for tid in ids:
+        for first, last in hits.get(tid, ()):
+            assert layout.span(first, last) == (spans[first][0], spans[last][1])
+            out.append((spans[first][0], spans[last][1]))
+    return sorted(out)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "  إيران  وروسيا\t\tو«الاتفاق النووي»  ",
+        "إيران\u00a0وروسيا\u2003الاتفاق\nالنووي",
+        "- إيران/روسيا – 12-3 «الاتفاق»، النووي:",
+        "\u200fإيران\u200f وروسيا2024 abcروسيا روسياabc الاتفاق\u200f النووي",
+        "الاتفاق - النووي ثم الاتفاق -- -- النووي",
+        "",
+        "   ",
+    ],
+)
+def test_chunk_scan_gives_regex_token_offsets(text: str) -> None:
+    query = 'ايران OR روسيا OR "الاتفاق النووي" OR abc OR 2024'
+    _reference_hits(query, text)  # asserts every offset against the regex tokenization
+    m = match_query(query, "", [text])
+    expected = _reference_hits(query, text)
+    assert sorted((h.start, h.end) for h in (m.hits if m else [])) == expected
+
+
+def test_random_spacing_and_punctuation_match_like_single_spaces() -> None:
+    """The same words with any separators give the same hits (terms and tokens)."""
+    rng = random.Random(3)
+    sentence = "قال مسؤول إن إيران وروسيا وقعتا الاتفاق النووي في موسكو أمس مع NATO و2024"
+    words = sentence.split(" ")
+    seps = [" ", "  ", "\t", "\n", " - ", "، ", " «", "» ", "\u00a0", "/", "\u200f ", " ... "]
+    query = '"الاتفاق النووي" OR روسيا OR nato OR موسكو NEAR/3 ايران'
+    plain = match_query(query, "", [" ".join(words)])
+    assert plain is not None
+    for _ in range(50):
+        text = "".join(w + rng.choice(seps) for w in words)
+        m = match_query(query, "", [text])
+        assert m is not None
+        # Separators may fall inside a phrase's span, so compare the tokens each hit covers.
+        assert [(h.term, tokenize(text[h.start : h.end])) for h in m.hits] == [
+            (h.term, tokenize(" ".join(words)[h.start : h.end])) for h in plain.hits
+        ]
+
+
+def test_rule_match_fields_are_computed_when_read() -> None:
+    index = RuleIndex.build([RuleSpec("iran", "ايران OR روسيا"), RuleSpec("near", "ايران NEAR/2 روسيا")])
+    first = index.match("إيران تحذّر", ["موسكو", "وصلت الوفود إلى روسيا أمس"])
+    # Later articles through the same index (its memo changes) do not disturb pending matches.
+    index.match("خبر", ["روسيا وإيران " * 50])
+    assert [m.rule for m in first] == ["iran"]
+    m = first[0]
+    assert m._snippet is None  # not built until read
+    assert m.snippet == "وصلت الوفود إلى [[روسيا]] أمس"
+    assert m == RuleMatch(
+        "iran",
+        ["ايران", "روسيا"],
+        [Hit("ايران", "title", 0, 0, 5), Hit("روسيا", "body", 1, 16, 21)],
+        "وصلت الوفود إلى [[روسيا]] أمس",
+    )
+    assert repr(m).startswith("RuleMatch(rule='iran', terms=['ايران', 'روسيا'], hits=[Hit(")
+    assert m != RuleMatch("iran", ["ايران"], m.hits, m.snippet)
+    m.snippet = "edited"
+    assert m.snippet == "edited"
+
+
+def test_hit_is_a_frozen_value_with_a_dict() -> None:
+    h = Hit("روسيا", "body", 1, 16, 21)
+    assert h == Hit("روسيا", "body", 1, 16, 21) and hash(h) == hash(Hit("روسيا", "body", 1, 16, 21))
+    assert h.__dict__ == {"term": "روسيا", "field": "body", "paragraph": 1, "start": 16, "end": 21}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        h.start = 3  # type: ignore[misc]
