@@ -3,7 +3,7 @@
 Articles are real Arabic paragraphs from /work/shared/corpus/articles recombined at random (3-8
 paragraphs each, dates over a year), inserted with the normalized forms the pipeline stores.
 
-    .venv/bin/python bench/search.py --sizes 50000 200000 --pg-size 50000 --ingest 20000
+    .venv/bin/python bench/search.py --sizes 200000 --pg-size 50000 --ingest 20000
 
 Prints a Markdown table (p50/p95 per query kind, warm cache, first page of 20, newest first) and
 ingest rates with and without the search index.
