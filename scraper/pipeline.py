@@ -26,7 +26,7 @@ from scraper.fetch.client import Fetcher, FetchResult
 from scraper.logs import log_event
 from scraper.match.matcher import RuleIndex, RuleSpec
 from scraper.models import ArticleDraft, FeedItem
-from scraper.normalize.text import is_arabic, normalize_document, normalize_text
+from scraper.normalize.text import is_arabic, normalize_document, tokenize
 from scraper.normalize.urls import canonical_url, content_hash, url_hash
 from scraper.parse.feeds import parse_feed
 from scraper.parse.listing import parse_listing
@@ -227,7 +227,8 @@ def store_article(rt: Runtime, source: Source, item: FeedItem, item_hash: str,
     title = (draft.title or "").strip() or None
     body = "\n".join(p.strip() for p in draft.paragraphs if p.strip())
     chash = content_hash(title, draft.paragraphs)
-    title_norm, body_norm = normalize_text(title or ""), normalize_document(draft.paragraphs)
+    # Space-joined tokens, like the body: the search index then splits words exactly where the matcher does.
+    title_norm, body_norm = " ".join(tokenize(title or "")), normalize_document(draft.paragraphs)
     try:
         with open_session(rt.engine) as s:
             existing = repo.article_by_url_hashes(s, hashes)
