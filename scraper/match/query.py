@@ -57,6 +57,14 @@ class WordPattern:
         """Terms ending in ي also match the nisba endings (ـه ـان ـين ـون ـات ـتان ـتين)."""
         return not self.prefix and self.base.endswith("ي")
 
+    @property
+    def adjective(self) -> bool:
+        """A name also matches its relational adjective: إيران finds الإيراني، الإيرانية، الإيرانيين, and
+        مصر finds المصرية. Not for bases ending in ا or ه (روسيا → روسي is a different word form
+        and would bring روسيات in), nor for short ones, nor for terms written with the article:
+        الرياض must not find الرياضية (sports), nor الروس find الروسي; write العراقي for that."""
+        return not self.prefix and not self.need_article and len(self.base) >= 3 and self.base[-1] not in "ايه"
+
 
 @dataclass(frozen=True)
 class Term:

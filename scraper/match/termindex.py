@@ -16,7 +16,7 @@ from bisect import bisect_right
 from itertools import accumulate, chain, compress
 
 from scraper.match.query import Term
-from scraper.match.terms import continuation_readings, nisba_bases, readings, stem_matches
+from scraper.match.terms import continuation_readings, lookup_keys, readings, stem_matches
 from scraper.normalize.text import TOKEN_RE, normalize_token
 
 # (first token, last token): one occurrence in one paragraph or title. Char offsets are derived
@@ -80,7 +80,7 @@ class TermIndex:
         """Terms whose first word matches token ``norm``, with the clitics peeled for each."""
         out: list[tuple[int, str]] = []
         for r in readings(norm):
-            for key in (r.stem, *nisba_bases(r.stem)):
+            for key in lookup_keys(r.stem):
                 for tid in self._exact.get(key, ()):
                     if stem_matches(r.stem, r.article, self.terms[tid].words[0]):
                         out.append((tid, r.clitics))
@@ -201,7 +201,7 @@ class TermIndex:
         """Which (phrase, word index) pairs ``token`` can fill: later words take only the article."""
         found = set()
         for stem, article in continuation_readings(normalize_token(token)):
-            for key in (stem, *nisba_bases(stem)):
+            for key in lookup_keys(stem):
                 for tid, k in self._later.get(key, ()):
                     if stem_matches(stem, article, self.terms[tid].words[k]):
                         found.add((tid, k))

@@ -3,7 +3,8 @@
 A token is read as ``(و|ف)?(ب|ك|ل)?(ال)? + stem``, with ل + ال written لل; every reading is tried
 and the stem is looked up whole, so a term never matches inside an unrelated word (بيلاروسيا has
 no proclitic reading that leaves روسيا). A stem may also carry a nisba ending when the term ends
-in ي (إيراني → الإيرانية، والإيرانيين). No stemming beyond that.
+in ي (إيراني → الإيرانية، والإيرانيين), and a name matches its relational adjective (إيران →
+الإيرانية). No stemming beyond that.
 """
 
 from __future__ import annotations
@@ -64,6 +65,22 @@ def nisba_bases(stem: str) -> Iterator[str]:
             yield stem[:-n]
 
 
+def adjective_bases(stem: str) -> Iterator[str]:
+    """Names that ``stem`` is the relational adjective of (ايراني، ايرانيه، ايرانيين → ايران)."""
+    if len(stem) > 3 and stem.endswith("ي"):
+        yield stem[:-1]
+    for base in nisba_bases(stem):
+        if len(base) > 3:
+            yield base[:-1]
+
+
+def lookup_keys(stem: str) -> tuple[str, ...]:
+    """Every term base a token stem may match: itself, nisba bases, and adjective bases."""
+    if not stem.endswith(("ي", "ه", "ان", "ين", "ون", "ات")):
+        return (stem,)  # fast path: no ending to peel
+    return (stem, *nisba_bases(stem), *adjective_bases(stem))
+
+
 def stem_matches(stem: str, article: bool, pattern: WordPattern) -> bool:
     """Does one reading of a token match one word pattern?"""
     if pattern.need_article and not article:
@@ -72,7 +89,9 @@ def stem_matches(stem: str, article: bool, pattern: WordPattern) -> bool:
         return stem.startswith(pattern.base)
     if stem == pattern.base:
         return True
-    return pattern.nisba and pattern.base in nisba_bases(stem)
+    if pattern.nisba:
+        return pattern.base in nisba_bases(stem)
+    return pattern.adjective and pattern.base in adjective_bases(stem)
 
 
 def continuation_readings(token: str) -> list[tuple[str, bool]]:

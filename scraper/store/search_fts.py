@@ -96,7 +96,10 @@ def _word_toks(word: WordPattern, first: bool) -> tuple[Tok, ...]:
     else:  # scraper.match.terms.continuation_readings: the token itself, or ال + stem
         forms = ["ال" + word.base] if word.need_article else [word.base, "ال" + word.base]
     prefix = word.prefix or word.nisba  # nisba endings follow the base: الايرانيه for ايراني
-    return tuple(Tok(f, prefix) for f in forms)
+    toks = tuple(Tok(f, prefix) for f in forms)
+    if word.adjective:  # ايران also finds الايراني، الايرانيه: the base + ي, as a prefix
+        toks += tuple(Tok(f + "ي", True) for f in forms)
+    return toks
 
 
 def _term_seq(term: Term) -> Seq:
