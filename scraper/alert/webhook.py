@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -39,8 +40,16 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, max_age: fl
     return abs(age) <= max_age and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+def redacted(url: str) -> str:
+    """A receiver URL as errors and logs show it: scheme, host and port only. Chat and automation
+    services put their secret in the path or query (Slack's /services/T.../B.../token)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}/…"
+
+
 async def send_webhook(client: httpx.AsyncClient, channel: WebhookChannel, message: AlertMessage) -> None:
     body = message.body_bytes()
+    shown = redacted(channel.url)
     ts = str(int(time.time()))
     headers = {
         "Content-Type": "application/json; charset=utf-8",
@@ -52,10 +61,11 @@ async def send_webhook(client: httpx.AsyncClient, channel: WebhookChannel, messa
     try:
         resp = await client.post(channel.url, content=body, headers=headers, timeout=channel.timeout)
     except httpx.TimeoutException as exc:
-        raise DeliveryError(f"webhook {channel.url} timed out after {channel.timeout}s") from exc
+        raise DeliveryError(f"webhook {shown} timed out after {channel.timeout}s") from exc
     except httpx.HTTPError as exc:
-        raise DeliveryError(f"webhook {channel.url} unreachable: {exc.__class__.__name__}: {exc}") from exc
+        detail = str(exc).replace(channel.url, shown)
+        raise DeliveryError(f"webhook {shown} unreachable: {exc.__class__.__name__}: {detail}") from exc
     if resp.status_code == 410:
-        raise DeliveryError(f"webhook {channel.url} answered 410 Gone: channel disabled", permanent=True)
+        raise DeliveryError(f"webhook {shown} answered 410 Gone: channel disabled", permanent=True)
     if not 200 <= resp.status_code < 300:
-        raise DeliveryError(f"webhook {channel.url} answered HTTP {resp.status_code}")
+        raise DeliveryError(f"webhook {shown} answered HTTP {resp.status_code}")

@@ -122,9 +122,9 @@ def _strip_amp(path: str) -> str:
     segments = path.split("/")  # "/a/b/" → ["", "a", "b", ""]
     trailing = segments[-1] == ""
     inner = [s for s in segments[1:] if s] if len(segments) > 1 else []
-    if inner and inner[-1].lower() == "amp":
+    while inner and inner[-1].lower() == "amp":  # all of them: canonical_url must be idempotent
         inner.pop()
-    if inner and inner[0].lower() == "amp":
+    while inner and inner[0].lower() == "amp":
         inner.pop(0)
     if inner:
         last = inner[-1]

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import Engine
 
 from scraper.config import Config, parse_duration
@@ -19,7 +19,9 @@ from scraper.store.tables import utcnow
 router = APIRouter(prefix="/api", tags=["api"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size, at most {MAX_LIMIT}")]
-Before = Annotated[int | None, Query(ge=1, description="cursor: the next_cursor of the previous page")]
+MAX_ID = 2**63 - 1  # database integer ids are 64-bit: larger numbers cannot even be bound to a query
+Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="cursor: the next_cursor of the previous page")]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def engine_of(request: Request) -> Engine:
@@ -60,7 +62,8 @@ def next_id(rows: list[dict[str, Any]], limit: int) -> int | None:
 @router.get("/articles", summary="Search stored articles (rule query language) with filters")
 def articles(request: Request,
              q: Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="query; empty lists everything")] = "",
-             source: str | None = None, rule: str | None = None, story: int | None = None,
+             source: str | None = None, rule: str | None = None,
+             story: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
              lang: str | None = None,
              since: Annotated[str | None, Query(description="7d, 12h or an ISO date")] = None,
              from_: Annotated[str | None, Query(alias="from", description="ISO date, inclusive")] = None,
@@ -75,7 +78,7 @@ def articles(request: Request,
 
 
 @router.get("/articles/{article_id}", summary="One article: original text, matches, story siblings")
-def article(request: Request, article_id: int) -> dict[str, Any]:
+def article(request: Request, article_id: Id) -> dict[str, Any]:
     view = browse.get_article(engine_of(request), article_id)
     if view is None:
         raise HTTPException(404, f"no article {article_id}")
@@ -89,7 +92,7 @@ def stories(request: Request, limit: Limit = 20, cursor: Before = None) -> dict[
 
 
 @router.get("/stories/{story_id}", summary="One story with every outlet's article")
-def story(request: Request, story_id: int) -> dict[str, Any]:
+def story(request: Request, story_id: Id) -> dict[str, Any]:
     out = browse.get_story(engine_of(request), story_id)
     if out is None:
         raise HTTPException(404, f"no story {story_id}")

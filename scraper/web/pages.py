@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
@@ -101,7 +102,7 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=MAX_QUERY_C
 
 
 @router.get("/articles/{article_id}", name="article_page")
-def article_page(request: Request, article_id: int) -> HTMLResponse:
+def article_page(request: Request, article_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)]) -> HTMLResponse:
     view = browse.get_article(request.app.state.engine, article_id)
     if view is None:
         raise HTTPException(404, "المقال غير موجود")
@@ -109,7 +110,7 @@ def article_page(request: Request, article_id: int) -> HTMLResponse:
 
 
 @router.get("/stories/{story_id}", name="story_page")
-def story_page(request: Request, story_id: int) -> HTMLResponse:
+def story_page(request: Request, story_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)]) -> HTMLResponse:
     story = browse.get_story(request.app.state.engine, story_id)
     if story is None:
         raise HTTPException(404, "القصة غير موجودة")
