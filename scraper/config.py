@@ -60,6 +60,7 @@ class Settings:
     smtp_from: str = "scraper@localhost"  # SMTP_FROM
     smtp_starttls: bool = False  # SMTP_STARTTLS
     smtp_tls: bool = False  # SMTP_TLS: implicit TLS (port 465)
+    smtp_ca_file: str | None = None  # SMTP_CA_FILE: CA bundle to trust for the SMTP server (self-signed relays)
     alert_max_attempts: int = 12  # SCRAPER_ALERT_MAX_ATTEMPTS: then dead-lettered; 12 span an outage of 7h+
     fetch_timeout: float = 20.0  # SCRAPER_FETCH_TIMEOUT: seconds for a whole fetch
     max_body_bytes: int = 10_000_000  # SCRAPER_MAX_BODY_BYTES
@@ -87,6 +88,7 @@ class Settings:
                 smtp_from=e.get("SMTP_FROM") or cls.smtp_from,
                 smtp_starttls=_truthy(e.get("SMTP_STARTTLS")),
                 smtp_tls=_truthy(e.get("SMTP_TLS")),
+                smtp_ca_file=e.get("SMTP_CA_FILE") or None,
                 alert_max_attempts=int(e.get("SCRAPER_ALERT_MAX_ATTEMPTS") or cls.alert_max_attempts),
                 fetch_timeout=float(e.get("SCRAPER_FETCH_TIMEOUT") or cls.fetch_timeout),
                 max_body_bytes=int(e.get("SCRAPER_MAX_BODY_BYTES") or cls.max_body_bytes),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -88,6 +89,7 @@ async def send_email(settings: Settings, channel: EmailChannel, message: AlertMe
         msg = render_digest_email(message, channel, settings.smtp_from)
     else:
         msg = render_email(message, channel, settings.smtp_from)
+    tls_context = ssl.create_default_context(cafile=settings.smtp_ca_file) if settings.smtp_ca_file else None
     try:
         errors, _resp = await aiosmtplib.send(
             msg,
@@ -97,6 +99,7 @@ async def send_email(settings: Settings, channel: EmailChannel, message: AlertMe
             password=settings.smtp_password,
             start_tls=settings.smtp_starttls,
             use_tls=settings.smtp_tls,
+            tls_context=tls_context,
             timeout=30,
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:
