@@ -8,9 +8,12 @@ mutated real-looking documents, so the parsers get past their first byte."""
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scraper.errors import ExtractionError, ParseError, QuerySyntaxError
@@ -74,6 +77,9 @@ CONTENT_TYPES = st.sampled_from([None, "application/rss+xml", "text/html; charse
 
 @FUZZ
 @given(_documents(FEED, XML_BITS) | _documents(ATOM, XML_BITS), CONTENT_TYPES)
+# found at 2,000 examples: a namespace with a space (NBSP once decoded) makes feedparser's strict parser
+# raise ValueError, which _parse_slow lets through
+@example(body=b'<feed xmlns="\x86\xa0!">', ctype="text/html; charset=windows-1256")
 def test_parse_feed(body: bytes, ctype: str | None) -> None:
     try:
         feed = parse_feed(body, "http://a.example/feed", ctype)
@@ -119,6 +125,7 @@ URL_BITS = ["http://", "https://", "HTTP://", "//", ":", "@", "[", "]", "::1", "
 @FUZZ
 @given(st.lists(st.sampled_from(URL_BITS) | st.text(max_size=8), max_size=16).map("".join),
        st.none() | st.sampled_from(["http://a.example/x/", "https://b.example", "not a url"]))
+@example(url=":/amp/amp", base="http://a.example/x/")  # found at 2,000 examples: one /amp stripped per call
 def test_canonical_url(url: str, base: str | None) -> None:
     try:
         out = canonical_url(url, base)
@@ -136,14 +143,40 @@ def test_normalize_and_tokenize(text: str) -> None:
     assert all(tok for tok in tokenize(text))
 
 
-QUERY_BITS = ["AND", "OR", "NOT", "(", ")", '"', "*", "NEAR/3", "إيران", "روسيا", "-", "+", " ", "title:", "~"]
+# Paired quotes only: a lone closing one hangs parse_query today (the @examples below), and hypothesis
+# would keep generating it, each costing the full time bound.
+QUERY_BITS = ["AND", "OR", "NOT", "(", ")", '"', "«...»", "“...”", "*", "NEAR/3", "إيران", "روسيا", "-", "+", " ",
+              "title:", "~"]
+
+
+class _TooSlow(Exception):
+    pass
+
+
+@contextmanager
+def _bounded(seconds: int) -> Iterator[None]:
+    """Turn a hang in pure-Python code into a failure (SIGALRM; the tests run in the main thread)."""
+
+    def alarm(_sig: int, _frame: object) -> None:
+        raise _TooSlow(f"no answer within {seconds}s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @FUZZ
 @given(st.lists(st.sampled_from(QUERY_BITS) | st.text(max_size=6), max_size=25).map(" ".join))
+@example(text="»")  # found at ~1,000 examples: a lone closing quote (» or ”) makes _lex loop forever
+@example(text="طهران ”")
 def test_parse_query(text: str) -> None:
     try:
-        parse_query(text)
+        with _bounded(2):
+            parse_query(text)
     except QuerySyntaxError as exc:
         assert 0 <= exc.position <= len(text)
 
@@ -154,6 +187,7 @@ DATE_BITS = ["2026", "-", "01", "13", "45", "T", ":", "Z", "+03:00", "الأحد
 
 @FUZZ
 @given(st.lists(st.sampled_from(DATE_BITS) | st.text(max_size=5), max_size=12).map(" ".join))
+@example(text="منذ 99999999 ساعة")  # OverflowError from _parse_relative (see test_poison_article.py)
 def test_parse_date(text: str) -> None:
     out = parse_date(text, now=NOW)
     assert out is None or out.tzinfo is not None
