@@ -8,12 +8,12 @@ mutated real-looking documents, so the parsers get past their first byte."""
 from __future__ import annotations
 
 import os
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+import subprocess
+import sys
 from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, example, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from scraper.errors import ExtractionError, ParseError, QuerySyntaxError
@@ -25,6 +25,7 @@ from scraper.normalize.text import normalize_text, tokenize
 from scraper.normalize.urls import canonical_url
 from scraper.parse.feeds import parse_feed
 from scraper.parse.sitemaps import parse_sitemap
+from tests.reliability.harness import REPO
 
 FUZZ_EXAMPLES = int(os.environ.get("SCRAPER_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=False,
@@ -143,42 +144,35 @@ def test_normalize_and_tokenize(text: str) -> None:
     assert all(tok for tok in tokenize(text))
 
 
-# Paired quotes only: a lone closing one hangs parse_query today (the @examples below), and hypothesis
-# would keep generating it, each costing the full time bound.
 QUERY_BITS = ["AND", "OR", "NOT", "(", ")", '"', "«...»", "“...”", "*", "NEAR/3", "إيران", "روسيا", "-", "+", " ",
               "title:", "~"]
 
 
-class _TooSlow(Exception):
-    pass
-
-
-@contextmanager
-def _bounded(seconds: int) -> Iterator[None]:
-    """Turn a hang in pure-Python code into a failure (SIGALRM; the tests run in the main thread)."""
-
-    def alarm(_sig: int, _frame: object) -> None:
-        raise _TooSlow(f"no answer within {seconds}s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 @FUZZ
 @given(st.lists(st.sampled_from(QUERY_BITS) | st.text(max_size=6), max_size=25).map(" ".join))
-@example(text="»")  # found at ~1,000 examples: a lone closing quote (» or ”) makes _lex loop forever
-@example(text="طهران ”")
 def test_parse_query(text: str) -> None:
+    # A lone closing quote hangs parse_query today (test_lone_closing_quote_is_an_error, in a child
+    # process); keep it out of the in-process run so a hang cannot stall the suite.
+    assume(not any(q in text for q in "»”"))
     try:
-        with _bounded(2):
-            parse_query(text)
+        parse_query(text)
     except QuerySyntaxError as exc:
         assert 0 <= exc.position <= len(text)
+
+
+@pytest.mark.parametrize("text", ["»", "طهران ”", "«موسكو» »"])
+def test_lone_closing_quote_is_an_error(text: str) -> None:
+    """Found at ~1,000 examples: in scraper/match/query.py ``_lex``, a closing quote that opens nothing
+    (» or ”) goes to the bare-word branch, ``_BARE_END`` matches at ``i`` itself and the loop never
+    advances: `/api/articles?q=»` spins a worker thread forever."""
+    code = ("import sys\nfrom scraper.errors import QuerySyntaxError\nfrom scraper.match.query import parse_query\n"
+            "try:\n    parse_query(sys.argv[1])\nexcept QuerySyntaxError as exc:\n    print(exc.position)\n")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, text], capture_output=True, text=True, timeout=10,
+                              cwd=REPO)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"parse_query({text!r}) did not return within 10 s")
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 DATE_BITS = ["2026", "-", "01", "13", "45", "T", ":", "Z", "+03:00", "الأحد", "يناير", "كانون الثاني", "هـ",
