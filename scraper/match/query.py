@@ -166,6 +166,8 @@ def _lex(text: str) -> list[_Lex]:
                 raise QuerySyntaxError("unterminated phrase", text, i)
             out.append(_Lex("PHRASE", text[i + 1 : end], i))
             i = end + 1
+        elif c in "”»":  # a closing quote with no opening one (the bare-word scan would stop on it forever)
+            raise QuerySyntaxError("closing quote without an opening one", text, i)
         else:
             m = _BARE_END.search(text, i)
             end = m.start() if m else len(text)

@@ -212,9 +212,13 @@ def _parse_slow(body: bytes, url: str, content_type: str | None, fast_error: Exc
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     # A BytesIO, never the bytes themselves: feedparser treats a str/bytes argument that looks like a
     # URL or a path as something to fetch or open.
-    result = feedparser.parse(
-        io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        # feedparser's own bugs on hostile XML (e.g. a namespace URI with spaces breaks its SAX handler)
+        raise ParseError(f"not a feed: the feed parser failed on this document ({exc.__class__.__name__})") from exc
     if not result.get("version") and not result.entries:
         cause = result.get("bozo_exception") or fast_error or "no RSS, Atom or RDF structure found"
         raise ParseError(f"not a feed: {cause}")
