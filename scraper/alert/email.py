@@ -17,6 +17,7 @@ from scraper.alert.payload import AlertMessage
 from scraper.alert.webhook import DeliveryError
 from scraper.config import EmailChannel, Settings
 
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _HIT = re.compile(r"\[\[(.+?)\]\]", re.S)
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9 .,:/_\-]*[A-Za-z0-9]|[A-Za-z]")
 
@@ -41,7 +42,8 @@ def render_email(message: AlertMessage, channel: EmailChannel, sender: str) -> E
     title = str(art.get("title") or art.get("url"))
     subject = f"[{message.rule}] {title}"
     msg = EmailMessage()
-    msg["Subject"] = re.sub(r"[\r\n]+", " ", subject)[:300]
+    # Bidi overrides in a scraped headline could make a mail list show "gnp.exe" as "exe.png": drop them.
+    msg["Subject"] = _BIDI_CONTROLS.sub("", re.sub(r"[\r\n]+", " ", subject))[:300]
     msg["From"] = sender
     msg["To"] = ", ".join(channel.to)
     msg["Date"] = formatdate(usegmt=True)

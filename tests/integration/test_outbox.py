@@ -329,3 +329,11 @@ def test_telegram_errors_never_show_the_bot_token(sqlite_url: str) -> None:
     assert deliver(sqlite_url, cfg).retrying == 1
     error = alerts(sqlite_url)[0].last_error or ""
     assert "telegram chat 1 unreachable" in error and "TOPSECRET" not in error
+
+
+def test_bidi_overrides_are_dropped_from_the_subject(sqlite_url: str, smtp_server: SMTPSink) -> None:
+    queue_alert(sqlite_url, ["desk"], title="ملف \u202egnp.exe مرفق")
+    settings = Settings(database_url=sqlite_url, smtp_host=smtp_server.host, smtp_port=smtp_server.port)
+    deliver(sqlite_url, make_config("http://127.0.0.1:9/x", "s", email_to=["desk@example.org"]), settings)
+    subject = smtp_server.messages[0]["Subject"]
+    assert "\u202e" not in subject and "gnp.exe" in subject
