@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import scraper.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from alembic import context
 from scraper.store.db import make_engine
 from scraper.store.search_schema import include_object
 
