@@ -10,6 +10,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -67,16 +68,22 @@ def pg_template() -> Iterator[str]:
         _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for one test."""
-    template = request.getfixturevalue("pg_template")
-    name = f"scraper_test_{uuid.uuid4().hex[:10]}"
-    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+@contextmanager
+def _temp_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A database for one test (a copy of ``template`` when given), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    _pg_exec(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield _pg_url(name)
     finally:
         _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    with _temp_database("scraper_test", request.getfixturevalue("pg_template")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -84,12 +91,8 @@ def empty_pg_url() -> Iterator[str]:
     """An empty PostgreSQL database (no migrations applied), for migration tests."""
     if not _pg_available():
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN}")
-    name = f"scraper_empty_{uuid.uuid4().hex[:10]}"
-    _pg_exec(f'CREATE DATABASE "{name}"')
-    try:
-        yield _pg_url(name)
-    finally:
-        _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with _temp_database("scraper_empty") as url:
+        yield url
 
 
 @pytest.fixture
