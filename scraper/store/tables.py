@@ -55,6 +55,9 @@ class SourceState(SQLModel, table=True):
     last_warning_at: datetime | None = None
     last_warning_class: str | None = Field(default=None, max_length=50)  # extraction_empty | extraction_drift
     last_warning: str | None = Field(default=None, sa_column=Column(Text))
+    # How this source's pages were last decoded when that took a repair (e.g. "mojibake:cp1252"), so the
+    # next page is decoded the same way without guessing again; None while plain decoding works.
+    charset_fix: str | None = Field(default=None, max_length=50)
     created_at: datetime = Field(default_factory=utcnow)
 
 
