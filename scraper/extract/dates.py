@@ -182,7 +182,7 @@ def _parse_rfc2822(s: str, default_tz: tzinfo) -> datetime | None:
         return None  # only "Tue, 17 Mar 2020 ..." shapes; the named-month parser covers the rest
     try:
         dt = parsedate_to_datetime(s)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: "10:00:4444…4" (atheris)
         return None
     return dt if dt.tzinfo else dt.replace(tzinfo=default_tz)
 

@@ -42,6 +42,7 @@ _QUERY_PART_SAFE = frozenset(b"!$'()*,;:@/?")  # '&', '=', '+' stay encoded insi
 _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
 _TAG = re.compile(r"<[^>]{0,200}>")
 _MULTI_SLASH = re.compile(r"/{2,}")
+_HOST_CHARS = re.compile(r"[a-z0-9_.-]+")  # after IDNA: letters, digits, hyphen (underscore seen in the wild)
 _HOST_PREFIXES = ("m.", "amp.")  # never "www.": sites serve different things on both
 
 
@@ -102,6 +103,8 @@ def _canonical_host(parts: SplitResult) -> str:
         except idna.IDNAError as exc:
             raise ValueError(f"invalid international host {host!r}: {exc}") from exc
     host = host.lower()
+    if not _HOST_CHARS.fullmatch(host):  # NUL, spaces, '%' ...: no resolver would take it, so no article has it
+        raise ValueError(f"invalid host {host!r}")
     for prefix in _HOST_PREFIXES:
         # Only strip when a registrable name remains (m.example.com, not m.com).
         if host.startswith(prefix) and host.count(".") >= 2:
@@ -118,7 +121,14 @@ def _canonical_path(path: str) -> str:
 
 
 def _strip_amp(path: str) -> str:
-    """Drop AMP markers: a leading or trailing ``amp`` segment and an ``.amp`` extension."""
+    """Drop AMP markers until none is left (canonical_url must be idempotent: "/a.amp.amp", "/a.amp/amp")."""
+    while (stripped := _strip_amp_once(path)) != path:
+        path = stripped
+    return path
+
+
+def _strip_amp_once(path: str) -> str:
+    """Drop a leading or trailing ``amp`` segment and an ``.amp`` extension."""
     segments = path.split("/")  # "/a/b/" → ["", "a", "b", ""]
     trailing = segments[-1] == ""
     inner = [s for s in segments[1:] if s] if len(segments) > 1 else []

@@ -127,6 +127,9 @@ URL_BITS = ["http://", "https://", "HTTP://", "//", ":", "@", "[", "]", "::1", "
 @given(st.lists(st.sampled_from(URL_BITS) | st.text(max_size=8), max_size=16).map("".join),
        st.none() | st.sampled_from(["http://a.example/x/", "https://b.example", "not a url"]))
 @example(url=":/amp/amp", base="http://a.example/x/")  # found at 2,000 examples: one /amp stripped per call
+# found by atheris (bench/fuzz_atheris.py): ".amp.amp" lost one extension per call, and a NUL host was accepted
+@example(url="HTTP://\x00/amI%t\ufffd\ufffd\ufffd\tTP://\x00/amI%t\ufffd.amp.amp", base=None)
+@example(url="https://a.example/news/1.amp.amp", base=None)
 def test_canonical_url(url: str, base: str | None) -> None:
     try:
         out = canonical_url(url, base)
@@ -182,6 +185,7 @@ DATE_BITS = ["2026", "-", "01", "13", "45", "T", ":", "Z", "+03:00", "الأحد
 @FUZZ
 @given(st.lists(st.sampled_from(DATE_BITS) | st.text(max_size=5), max_size=12).map(" ".join))
 @example(text="منذ 99999999 ساعة")  # OverflowError from _parse_relative (see test_poison_article.py)
+@example(text="Mon,4 Jan 2026 10:00:" + "4" * 120 + "00 GMT")  # OverflowError in email.utils (atheris)
 def test_parse_date(text: str) -> None:
     out = parse_date(text, now=NOW)
     assert out is None or out.tzinfo is not None

@@ -124,3 +124,16 @@ def test_content_hash_ignores_form_not_content() -> None:
 def test_content_hash_uses_title_only_without_body() -> None:
     assert content_hash("خبر عاجل", []) == content_hash("خبرٌ عاجل", ["", "  "])
     assert content_hash("خبر عاجل", []) != content_hash("خبر آخر", [])
+
+
+def test_amp_extension_stripped_to_a_fixed_point() -> None:
+    """Found by atheris: one ``.amp`` came off per call, so canonical_url was not idempotent."""
+    once = canonical_url("https://www.alarabiya.net/arab-and-world/2026/01/05/إيران.amp.amp")
+    assert once == canonical_url(once)
+    assert not once.endswith(".amp")
+
+
+@pytest.mark.parametrize("url", ["http://\x00/x", "http://a b.example/x", "http://a%20b.example/x"])
+def test_host_with_characters_no_resolver_takes_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="invalid host"):
+        canonical_url(url)
