@@ -122,10 +122,13 @@ class StoryKey(SQLModel, table=True):
     they are then scored on the stored signatures. Shared by every worker, so all see one index."""
 
     __tablename__ = "story_keys"
+    # SQLite: the rows live in the primary-key B-tree, so a band-key probe reads story_id and seen_at
+    # in place (no rowid table behind a separate key index). Migration 0005, bench/RESULTS.stories.md.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     band_key: bytes = Field(sa_column=Column(LargeBinary(8), primary_key=True))
     article_id: int = Field(foreign_key="articles.id", primary_key=True)
-    story_id: int = Field(index=True)
+    story_id: int  # not indexed: nothing looks keys up by story (find_story by band_key, prune by seen_at)
     seen_at: datetime = Field(index=True)
 
 

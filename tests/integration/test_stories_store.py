@@ -7,19 +7,24 @@ import asyncio
 import gzip
 import json
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from sqlalchemy import inspect
 from sqlmodel import select
 
 from scraper.config import Config, Settings
+from scraper.dedupe.fingerprint import fingerprint
 from scraper.fetch.client import Fetcher
 from scraper.models import ArticleDraft, FeedItem
 from scraper.normalize.urls import canonical_url, url_hash
 from scraper.pipeline import Runtime, store_article
 from scraper.store import repo
-from scraper.store.db import make_engine
+from scraper.store import stories as story_store
+from scraper.store.db import downgrade, make_engine, upgrade
 from scraper.store.db import session as open_session
-from scraper.store.tables import Alert, Article, ArticleRevision, Story
+from scraper.store.tables import Alert, Article, ArticleRevision, Story, StoryKey
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "stories" / "syndication.json.gz"
 CONFIG = Config.model_validate({
@@ -120,3 +125,65 @@ def test_one_alert_per_story_across_a_restart_and_edits_are_updates(db_url: str)
         outlets = repo.story_outlets(s, story.id or 0)
         assert [o[0] for o in outlets] == ["outlet-0", "outlet-1"]
     close(rt)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with no migrations applied, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'm.db'}"
+    return request.getfixturevalue("empty_pg_url")
+
+
+def story_key_layout(db_url: str) -> tuple[set[str], bool]:
+    """(index names on story_keys, whether SQLite keeps the rows in the primary key: WITHOUT ROWID)."""
+    engine = make_engine(db_url)
+    indexes = {ix["name"] for ix in inspect(engine).get_indexes("story_keys")}
+    without_rowid = False
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'story_keys'").scalar_one()
+        without_rowid = "WITHOUT ROWID" in sql.upper()
+    engine.dispose()
+    return {i for i in indexes if i}, without_rowid
+
+
+def test_migration_0005_keeps_band_keys_both_ways(blank_url: str) -> None:
+    """Band keys stored before 0005 still find their story after it and after its downgrade."""
+    docs = load_docs()
+    first = docs[0]
+    other = next(d for d in docs if d["story"] != first["story"])
+    now = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    upgrade(blank_url, "0004_source_charset_fix")
+    assert story_key_layout(blank_url) == ({"ix_story_keys_seen_at", "ix_story_keys_story_id"}, False)
+    engine = make_engine(blank_url)
+    sigs = {}
+    with open_session(engine) as s:
+        for i, doc in enumerate((first, other)):
+            sig = sigs[doc["id"]] = fingerprint(doc["paragraphs"])
+            url = f"https://outlet{i}.example/news/{doc['id']}"
+            art = Article(url_hash=url_hash(url), url=url, canonical_url=url, source=f"outlet-{i}",
+                          content_hash=url_hash(url), fingerprint=sig.to_bytes())
+            s.add(art)
+            s.flush()
+            story_store.index_article(s, art.id or 0, 1000 + i, sig, now)
+        s.commit()
+        keys = len(s.exec(select(StoryKey)).all())
+    engine.dispose()
+    assert keys > 40  # two articles' band keys (an article repeating a key stores it once)
+
+    def lookups() -> tuple[int, int | None, int | None]:
+        engine = make_engine(blank_url)
+        with open_session(engine) as s:
+            out = (len(s.exec(select(StoryKey)).all()),
+                   story_store.find_story(s, sigs[first["id"]], now), story_store.find_story(s, sigs[other["id"]], now))
+        engine.dispose()
+        return out
+
+    upgrade(blank_url)
+    without_rowid = blank_url.startswith("sqlite")  # PostgreSQL keeps its heap table
+    assert story_key_layout(blank_url) == ({"ix_story_keys_seen_at"}, without_rowid)
+    assert lookups() == (keys, 1000, 1001)
+    downgrade(blank_url, "0004_source_charset_fix")
+    assert story_key_layout(blank_url) == ({"ix_story_keys_seen_at", "ix_story_keys_story_id"}, False)
+    assert lookups() == (keys, 1000, 1001)
