@@ -68,7 +68,8 @@ def _target(name: str) -> Callable[[bytes], None]:
             parsed = parse_feed(data, "http://a.example/feed")
         except ParseError:
             return
-        assert all(item.url.startswith(("http://", "https://")) for item in parsed.items)
+        # schemes are case-insensitive (RFC 3986 3.1): "httPs://" is fine, canonical_url lowercases it later
+        assert all(item.url.lower().startswith(("http://", "https://")) for item in parsed.items)
 
     def sitemap(data: bytes) -> None:
         try:
@@ -142,7 +143,13 @@ def _run_one(name: str, seconds: int, workdir: Path) -> dict[str, object]:
     match = _STATS.search(proc.stderr)
     runs, cov, rate = (match.groups() if match else ("?", "?", "?"))
     return {"target": name, "runs": runs, "cov": cov, "exec_s": rate, "exit": proc.returncode,
-            "artifacts": found, "tail": proc.stderr[-1500:] if proc.returncode else ""}
+            "artifacts": found, "tail": _failure(proc.stderr) if proc.returncode else ""}
+
+
+def _failure(stderr: str) -> str:
+    """The Python traceback atheris printed (or libFuzzer's own report for hangs and memory)."""
+    start = stderr.find("=== Uncaught Python exception: ===")
+    return stderr[start:start + 3000] if start >= 0 else stderr[-1500:]
 
 
 def main() -> int:

@@ -135,20 +135,23 @@ def _date_near_headline(tree: LexborHTMLParser, now: datetime | None) -> datetim
 def pick_canonical(tree: LexborHTMLParser, meta: MetaTags, url: str) -> tuple[str | None, str | None]:
     link = tree.css_first("link[rel=canonical][href]")
     href = (link.attributes.get("href") or "").strip() if link is not None else ""
-    if href:
-        return _absolute(url, href), "link"
+    if href and (absolute := _absolute(url, href)):
+        return absolute, "link"
     og = meta.values.get("og:url", "").strip()
-    if og:
-        return _absolute(url, og), "opengraph"
+    if og and (absolute := _absolute(url, og)):
+        return absolute, "opengraph"
     return None, None
 
 
-def _absolute(base: str, href: str) -> str:
+def _absolute(base: str, href: str) -> str | None:
     """urljoin, skipped for the usual already-absolute href it would hand back unchanged (urljoin
-    parses both URLs: a visible share of the per-page time)."""
+    parses both URLs: a visible share of the per-page time). None for an href urljoin refuses."""
     if _PLAIN_ABSOLUTE.fullmatch(href):
         return href
-    return urljoin(base, href)
+    try:
+        return urljoin(base, href)
+    except ValueError:  # "http://[if lt IE 7]/": a bracketed host that is no IP (found by atheris)
+        return None
 
 
 def pick_language(tree: LexborHTMLParser, meta: MetaTags, title: str | None) -> str | None:

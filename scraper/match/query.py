@@ -33,6 +33,7 @@ from scraper.normalize.text import tokenize
 
 MIN_PREFIX = 3
 MAX_NEAR = 1000
+MAX_NESTING = 32  # parentheses, NOTs and fields; real rules use 3 or 4
 FIELDS = ("title", "body")
 _QUOTES = {'"': '"', "“": "”", "«": "»"}
 _BARE_END = re.compile(r"[\s()\"“”«»]")
@@ -201,6 +202,7 @@ class _Parser:
         self.text = text
         self.lex = _lex(text)
         self.i = 0
+        self.depth = 0  # open parentheses, NOTs and fields around the current position
 
     def peek(self) -> _Lex:
         return self.lex[self.i]
@@ -260,22 +262,27 @@ class _Parser:
 
     def unary(self) -> Node:
         if self.peek().kind == "NOT":
-            self.take()
-            return Not(self.unary())
+            lx = self.take()
+            self.descend(lx)
+            node = Not(self.unary())
+            self.depth -= 1
+            return node
         return self.primary()
+
+    def descend(self, lx: _Lex) -> None:
+        # Found by atheris: 400 "(" in a 1,000-character API query raised RecursionError (a 500). Every
+        # walk over the tree recurses too, so the depth is bounded here, where the user can be told.
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"nested deeper than {MAX_NESTING} levels", lx)
 
     def primary(self) -> Node:
         lx = self.take()
-        if lx.kind == "(":
-            if self.peek().kind == ")":
-                raise self.error("empty parentheses", lx)
-            node = self.or_expr()
-            if self.peek().kind != ")":
-                raise self.error("unbalanced '('", lx)
-            self.take()
+        if lx.kind in ("(", "FIELD"):
+            self.descend(lx)
+            node = self.nested(lx)
+            self.depth -= 1
             return node
-        if lx.kind == "FIELD":
-            return Field(lx.value, self.primary())  # type: ignore[arg-type]
         if lx.kind in ("WORD", "PHRASE"):
             return self.term(lx)
         if lx.kind == "END":
@@ -285,6 +292,18 @@ class _Parser:
                 raise self.error(f"{prev.value} needs a term after it", prev)
             raise self.error("query ends where a term was expected", lx)
         raise self.error(f"expected a term, found {lx.value!r}", lx)
+
+    def nested(self, lx: _Lex) -> Node:
+        """What follows an opening parenthesis or a ``title:``/``body:`` field."""
+        if lx.kind == "(":
+            if self.peek().kind == ")":
+                raise self.error("empty parentheses", lx)
+            node = self.or_expr()
+            if self.peek().kind != ")":
+                raise self.error("unbalanced '('", lx)
+            self.take()
+            return node
+        return Field(lx.value, self.primary())  # type: ignore[arg-type]
 
     def term(self, lx: _Lex) -> Term:
         phrase = lx.kind == "PHRASE"

@@ -135,3 +135,16 @@ def test_breaks_split_blocks_and_widgets_drop_theirs() -> None:
         "السطر الثاني من الخبر، بعد فاصل سطر.",
         "الفقرة الأخيرة من الخبر، وفيها خلاصة ما جرى في الاجتماع الذي عقد أمس في العاصمة.",
     ]
+
+
+def test_canonical_link_urljoin_refuses_does_not_lose_the_article() -> None:
+    """Found by atheris: a canonical href with a bracketed non-IP host ("[if lt IE 7]", from a conditional
+    comment mangled by the CMS) made urljoin raise ValueError and the whole page failed to extract."""
+    page = ('<html lang="ar"><head><title>وزير الخارجية الإيراني يزور موسكو</title>'
+            '<link rel="canonical" href="//[if lt IE 7]/news/1">'
+            '<meta property="og:url" content="https://www.example.com/news/1"></head><body><article>'
+            "<p>وصل وزير الخارجية الإيراني إلى موسكو اليوم في زيارة رسمية تستغرق يومين لبحث العلاقات الثنائية.</p>"
+            "</article></body></html>")
+    draft = extract_article(page, "https://www.example.com/news/1?utm_source=x", now=datetime(2026, 1, 5, tzinfo=UTC))
+    assert draft.canonical_url == "https://www.example.com/news/1"  # falls back to og:url
+    assert draft.paragraphs and "موسكو" in draft.paragraphs[0]

@@ -143,3 +143,18 @@ def test_syntax_errors_carry_the_position(query: str, position: int, message: st
 
 def test_lowercase_near_and_words_starting_with_near_are_words() -> None:
     assert shape(parse_query("NEARBY near").root) == ("AND", "nearby", "near")
+
+
+@pytest.mark.parametrize(
+    "text", ["(" * 400 + "إيران" + ")" * 400, "NOT " * 400 + "روسيا", "title:(" * 400 + "طهران" + ")" * 400]
+)
+def test_deep_nesting_is_a_syntax_error_not_a_recursion_error(text: str) -> None:
+    """Found by atheris (bench/fuzz_atheris.py): a long run of "(" raised RecursionError, a 500 from the API."""
+    with pytest.raises(QuerySyntaxError, match="nested deeper than 32") as err:
+        parse_query(text)
+    assert 0 <= err.value.position < len(text)
+
+
+def test_nesting_up_to_the_limit_parses() -> None:
+    q = parse_query("(" * 32 + "إيران AND روسيا" + ")" * 32)
+    assert [t.text for t in query_terms(q)] == ["إيران", "روسيا"]
