@@ -1,7 +1,8 @@
 """Structured logs: one event per line, JSON when not on a terminal, key=value text on one.
 
 Use ``log_event("fetch.error", source=..., url=..., error_class=...)``; every event names what
-happened and carries the source and URL it concerns."""
+happened and carries the source and URL it concerns. Libraries that log on their own (APScheduler) go
+through the same handler, so the stream stays one JSON object per line."""
 
 from __future__ import annotations
 
@@ -13,16 +14,40 @@ from datetime import UTC, datetime
 from typing import Any
 
 LOGGER = logging.getLogger("scraper")
+# Loggers of libraries routed through our handler, and the level below which their records are dropped
+# (APScheduler logs every job run at INFO: with a sub-second tick that would drown the real events).
+LIBRARY_LOGGERS = {"apscheduler": logging.WARNING}
+# Library messages worth an event name of their own: format string → (event, names of its arguments).
+_LIBRARY_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    'Execution of job "%s" skipped: maximum number of running instances reached (%d)':
+        ("scheduler.job_skipped", ("job", "max_instances")),
+    'Run time of job "%s" was missed by %s': ("scheduler.job_missed", ("job", "late_by")),
+    'Job "%s" raised an exception': ("scheduler.job_error", ("job",)),
+    "Error running job %s": ("scheduler.job_error", ("job",)),
+}
+
+
+def _event_of(record: logging.LogRecord) -> tuple[str, dict[str, Any]]:
+    """(event, fields) of a record: ours carry both; a library's record is named from its message."""
+    if record.name == LOGGER.name or record.name.startswith(LOGGER.name + "."):
+        return record.getMessage(), dict(getattr(record, "fields", {}))
+    known = _LIBRARY_EVENTS.get(str(record.msg))
+    args = record.args if isinstance(record.args, tuple) else ()
+    if known is not None and len(args) == len(known[1]):
+        # A job argument is APScheduler's Job; its id ("tick", "deliver") is what names it.
+        return known[0], {k: getattr(v, "id", v) for k, v in zip(known[1], args, strict=True)}
+    return "library.log", {"logger": record.name, "message": record.getMessage()}
 
 
 class _JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        event, fields = _event_of(record)
         out: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
-            "event": record.getMessage(),
+            "event": event,
         }
-        out.update(getattr(record, "fields", {}))
+        out.update(fields)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False, default=str)
@@ -31,8 +56,9 @@ class _JSONFormatter(logging.Formatter):
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-        fields = " ".join(f"{k}={_quote(v)}" for k, v in getattr(record, "fields", {}).items())
-        line = f"{ts} {record.levelname:<7} {record.getMessage()} {fields}".rstrip()
+        event, values = _event_of(record)
+        fields = " ".join(f"{k}={_quote(v)}" for k, v in values.items())
+        line = f"{ts} {record.levelname:<7} {event} {fields}".rstrip()
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -54,7 +80,12 @@ def setup_logging(level: str | None = None, json_lines: bool | None = None) -> N
     LOGGER.handlers[:] = [handler]
     LOGGER.setLevel(level.upper())
     LOGGER.propagate = False
+    for name, floor in LIBRARY_LOGGERS.items():
+        library = logging.getLogger(name)
+        library.handlers[:] = [handler]
+        library.setLevel(max(floor, LOGGER.level))
+        library.propagate = False  # else Python's last-resort handler prints it again, as plain text
 
 
-def log_event(event: str, level: int = logging.INFO, exc_info: bool = False, **fields: Any) -> None:
+def log_event(event: str, level: int = logging.INFO, exc_info: bool | BaseException = False, **fields: Any) -> None:
     LOGGER.log(level, event, extra={"fields": fields}, exc_info=exc_info)
