@@ -53,6 +53,13 @@ class Runtime:
     engine: Engine
     fetcher: Fetcher
     rules: RuleIndex
+    # Sources whose last check could not be recorded (disk full): not due again before this time, though
+    # their stored next_check_at says otherwise. In memory only, like the condition it covers.
+    held_until: dict[str, datetime] = field(default_factory=dict)
+
+    def is_held(self, name: str, now: datetime) -> bool:
+        until = self.held_until.get(name)
+        return until is not None and until > now
 
     @classmethod
     def build_rules(cls, config: Config) -> RuleIndex:
@@ -87,7 +94,8 @@ class RefreshReport:
 
 async def refresh_source(rt: Runtime, source: Source, now: datetime | None = None) -> RefreshReport:
     """Poll one source and store what is new. Expected failures are recorded on the source's state
-    and never raised; a bug (an unexpected exception) is recorded too, then re-raised."""
+    and never raised; a bug (an unexpected exception) is recorded too, then re-raised. A full disk is
+    expected (it is the machine, not the code): classified ``disk_full`` and backed off like any error."""
     now = now or utcnow()
     report = RefreshReport(source=source.name)
     started = time.monotonic()
@@ -112,13 +120,38 @@ async def refresh_source(rt: Runtime, source: Source, now: datetime | None = Non
         log_event("source.error", logging.WARNING, source=source.name, url=getattr(exc, "url", "") or source.url,
                   error_class=exc.error_class, error=str(exc))
     except Exception as exc:
-        report.outcome, report.error_class, report.error = "error", "internal", repr(exc)
-        _record_check(rt, source, result, report, now, started)
-        metrics.observe_refresh(report, time.monotonic() - started)
-        raise
-    _record_check(rt, source, result, report, now, started)
+        cause = repo.disk_full_cause(exc)
+        if cause is None:
+            report.outcome, report.error_class, report.error = "error", "internal", repr(exc)
+            _record_or_hold(rt, source, state, result, report, now, started)
+            metrics.observe_refresh(report, time.monotonic() - started)
+            raise
+        report.outcome, report.error_class, report.error = "error", "disk_full", cause
+        log_event("source.error", logging.WARNING, source=source.name, url=source.url,
+                  error_class="disk_full", error=cause)
+    _record_or_hold(rt, source, state, result, report, now, started)
     metrics.observe_refresh(report, time.monotonic() - started)
     return report
+
+
+def _record_or_hold(rt: Runtime, source: Source, state: SourceState, result: FetchResult | None,
+                    report: RefreshReport, now: datetime, started: float) -> None:
+    """Record the check; when the disk is too full for that, back the source off in memory instead,
+    or the daemon would poll it again on every tick (its next_check_at never moves)."""
+    try:
+        _record_check(rt, source, result, report, now, started)
+    except Exception as exc:
+        cause = repo.disk_full_cause(exc)
+        if cause is None:
+            raise
+        until, _interval = next_check(now, _poll_state(source, state, failed=True), new_items=None,
+                                      ttl_minutes=None, cache_control=None, expires=None,
+                                      retry_after=report.retry_after, failed=True)
+        rt.held_until[source.name] = until
+        log_event("source.not_recorded", logging.WARNING, source=source.name, url=source.url,
+                  error_class="disk_full", error=cause, next_check_at=until.isoformat())
+    else:
+        rt.held_until.pop(source.name, None)
 
 
 async def _list_items(rt: Runtime, source: Source, result: FetchResult,
@@ -312,11 +345,7 @@ def _record_check(rt: Runtime, source: Source, result: FetchResult | None, repor
     failed = report.outcome == "error"
     with open_session(rt.engine) as s:
         state = repo.get_source_state(s, source.name)
-        poll = PollState(interval=state.interval_seconds or source.interval,
-                         min_interval=source.min_interval or min(source.interval, 300.0),
-                         max_interval=source.max_interval or max(source.interval * 12, 3600.0),
-                         consecutive_failures=state.consecutive_failures + 1 if failed else 0,
-                         items_per_week=state.items_per_week)
+        poll = _poll_state(source, state, failed)
         headers = result.headers if result else {}
         state.next_check_at, state.interval_seconds = next_check(
             now, poll, new_items=None if failed else report.new_articles, ttl_minutes=report.ttl_minutes,
@@ -332,6 +361,14 @@ def _record_check(rt: Runtime, source: Source, result: FetchResult | None, repor
         s.commit()
     log_event("source.checked", source=source.name, url=source.url, outcome=report.outcome,
               items=report.items, new=report.new_articles, alerts=report.alerts_queued)
+
+
+def _poll_state(source: Source, state: SourceState, failed: bool) -> PollState:
+    return PollState(interval=state.interval_seconds or source.interval,
+                     min_interval=source.min_interval or min(source.interval, 300.0),
+                     max_interval=source.max_interval or max(source.interval * 12, 3600.0),
+                     consecutive_failures=state.consecutive_failures + 1 if failed else 0,
+                     items_per_week=state.items_per_week)
 
 
 def _publishing_rate(s, state: SourceState, now: datetime) -> float | None:  # type: ignore[no-untyped-def]

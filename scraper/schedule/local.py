@@ -66,6 +66,16 @@ def prune_indexes(rt: Runtime) -> None:
         log_event("stories.pruned", band_keys=removed)
 
 
+def _log_job_failure(job: str, exc: Exception) -> None:
+    """A full disk is the machine's state, not a bug: one classified line, no traceback; the job
+    runs again on its next period."""
+    cause = repo.disk_full_cause(exc)
+    if cause is not None:
+        log_event(f"{job}.error", logging.WARNING, error_class="disk_full", error=cause)
+    else:
+        log_event(f"{job}.crash", logging.ERROR, exc_info=exc)
+
+
 class Daemon:
     """The long-running scheduler with graceful shutdown."""
 
@@ -88,9 +98,11 @@ class Daemon:
     def _start_due(self) -> None:
         if self.stopping.is_set():
             return
-        names = [s.name for s in self.rt.config.sources if s.enabled and s.name not in self.running]
+        now = utcnow()
+        names = [s.name for s in self.rt.config.sources
+                 if s.enabled and s.name not in self.running and not self.rt.is_held(s.name, now)]
         with open_session(self.rt.engine) as s:
-            due = repo.due_source_names(s, utcnow(), names,
+            due = repo.due_source_names(s, now, names,
                                         limit=MAX_CONCURRENT_SOURCES - len(self.running))
         for name in due:
             self.running.add(name)
@@ -111,8 +123,14 @@ class Daemon:
     async def deliver(self) -> None:
         try:
             await deliver_due(self.rt.settings, self.rt.config, self.rt.engine)
-        except Exception:
-            log_event("outbox.crash", logging.ERROR, exc_info=True)
+        except Exception as exc:
+            _log_job_failure("outbox", exc)
+
+    def prune(self) -> None:
+        try:
+            prune_indexes(self.rt)
+        except Exception as exc:
+            _log_job_failure("stories.prune", exc)
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -124,7 +142,7 @@ class Daemon:
                           max_instances=1, coalesce=True, next_run_time=utcnow())
         scheduler.add_job(self.deliver, "interval", seconds=min(15.0, self.rt.settings.tick_seconds),
                           id="deliver", max_instances=1, coalesce=True)
-        scheduler.add_job(prune_indexes, "interval", args=[self.rt], hours=1, id="prune", max_instances=1,
+        scheduler.add_job(self.prune, "interval", hours=1, id="prune", max_instances=1,
                           coalesce=True, next_run_time=utcnow())
         scheduler.start()
         log_event("daemon.started", sources=len(self.rt.config.sources), rules=len(self.rt.config.rules))

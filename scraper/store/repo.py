@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +24,33 @@ from scraper.store.tables import (
     Story,
     utcnow,
 )
+
+# How each database says "no room": SQLite's SQLITE_FULL text, PostgreSQL's SQLSTATE 53100 (disk_full,
+# "could not extend file ..."), and the OS's own errors when a file write fails.
+_DISK_FULL_TEXTS = ("database or disk is full", "could not extend file", "no space left on device")
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DRIVER_PREFIX = re.compile(r"^\([\w.]+\) ")  # SQLAlchemy's "(sqlite3.OperationalError) " before the text
+
+
+def disk_full_cause(exc: BaseException) -> str | None:
+    """The one-line cause when ``exc`` (or what it wraps) means the disk is full, else None.
+
+    SQLAlchemy's message would carry the statement and its parameters (article text): only the
+    driver's own first line is returned."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _DISK_FULL_ERRNOS:
+            return f"{e.strerror or 'no space left on device'} (errno {e.errno})"
+        text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        if getattr(e, "sqlstate", None) == "53100" or any(t in text.lower() for t in _DISK_FULL_TEXTS):
+            return _DRIVER_PREFIX.sub("", text)
+        todo.extend([getattr(e, "orig", None), e.__cause__, e.__context__])
+    return None
 
 
 def sync_sources(session: Session, config: Config) -> None:

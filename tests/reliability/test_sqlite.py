@@ -10,6 +10,8 @@ ENOSPC, and no "room again" step, since a file-size limit cannot be lifted from 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import os
 import resource
 import signal
@@ -19,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -144,7 +147,7 @@ def test_disk_full_keeps_database_consistent_and_daemon_running(tmp_path: Path) 
                     _fill(filler)
                 site.articles.extend(wave2)
                 _wait(lambda: "full" in _log(log_path) or "too large" in _log(log_path), 60, proc, log_path)
-                time.sleep(2)  # a few more ticks against the full disk
+                time.sleep(3)  # more ticks against the full disk: each source is checked again, after its backoff
                 assert proc.poll() is None, _log(log_path)[-3000:]
                 with sqlite3.connect(db, timeout=10) as conn:
                     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -164,12 +167,32 @@ def test_disk_full_keeps_database_consistent_and_daemon_running(tmp_path: Path) 
         text = _log(log_path)
         assert code == 0, text[-3000:]
         assert "database or disk is full" in text or "too large" in text
+        if mounted:
+            _assert_disk_full_classified(text)
         with sqlite3.connect(db, timeout=10) as conn:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             urls = [r[0] for r in conn.execute("SELECT url FROM articles")]
         assert len(urls) == len(set(urls))
         after = _rows(db)
         assert {u: after[u] for u in before} == before
+
+
+def _assert_disk_full_classified(text: str) -> None:
+    """Disk full is one classified line per check (no traceback, no crash event), and a source that hit
+    it is backed off like any failing source instead of being polled again at once."""
+    events = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object
+    full = [e for e in events if e.get("error_class") == "disk_full"]
+    assert full and {e["event"] for e in full} <= {"source.error", "source.not_recorded", "outbox.error"}, full
+    assert all("exc" not in e for e in full)
+    assert not [e for e in events if e["event"].endswith(".crash")], text[-3000:]
+    by_source: dict[str, list[datetime]] = {}
+    for e in full:
+        if e["event"] == "source.error":
+            by_source.setdefault(e["source"], []).append(datetime.fromisoformat(e["ts"]))
+    gaps = [b - a for times in by_source.values() for a, b in itertools.pairwise(times)]
+    # min_interval is 1 s and the failure backoff never goes below it; without the backoff the source
+    # was checked again as soon as the failed check ended (a few milliseconds).
+    assert gaps and all(gap >= timedelta(seconds=0.5) for gap in gaps), (gaps, by_source)
 
 
 def _log(path: Path) -> str:
