@@ -115,8 +115,9 @@ def _canonical_host(parts: SplitResult) -> str:
 def _canonical_path(path: str) -> str:
     path = _normalize_percent(path, _PATH_SAFE)
     path = _MULTI_SLASH.sub("/", path)
-    path = _remove_dot_segments(path)
-    path = _strip_amp(path)
+    # Until nothing changes: stripping ".amp" can leave a dot segment ("/..amp" → "/.", found by atheris).
+    while (cleaned := _strip_amp(_remove_dot_segments(path))) != path:
+        path = cleaned
     return path or "/"
 
 

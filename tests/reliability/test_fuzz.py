@@ -130,6 +130,7 @@ URL_BITS = ["http://", "https://", "HTTP://", "//", ":", "@", "[", "]", "::1", "
 # found by atheris (bench/fuzz_atheris.py): ".amp.amp" lost one extension per call, and a NUL host was accepted
 @example(url="HTTP://\x00/amI%t\ufffd\ufffd\ufffd\tTP://\x00/amI%t\ufffd.amp.amp", base=None)
 @example(url="https://a.example/news/1.amp.amp", base=None)
+@example(url="HTTP://h/..amp.amp?\x00b.", base=None)  # ".amp" stripped to a dot segment (atheris)
 def test_canonical_url(url: str, base: str | None) -> None:
     try:
         out = canonical_url(url, base)
