@@ -66,6 +66,7 @@ def _bits(*names: str) -> int:
 
 
 _A, _BR = _IDS["a"], _IDS["br"]
+_BR_BIT = _BIT[_BR]
 _COMMENT = list(LexborHTMLParser("<body><!--c--></body>").body.traverse())[1].tag_id  # traverse() yields comments
 # Anchors are widgets only as teaser cards (checked from the arrays); comments never are.
 _NEVER_WIDGETS = frozenset({_A, _COMMENT})
@@ -98,7 +99,8 @@ class _Units:
 
     index: list[int]  # position of the element in document order
     text: list[str]  # raw text (PARA_BREAK between lines for own-text blocks)
-    length: list[int]  # characters of the whitespace-normalised text
+    line: list[str]  # whitespace-normalised text (what a block without breaks contributes as its line)
+    length: list[int]  # characters of ``line``
     link_length: list[int]
     own: list[bool]  # text taken from the node's inline children only, <br> already turned to breaks
 
@@ -166,30 +168,37 @@ def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
 
 
 def _collect_units(page: _Page) -> _Units:
-    nodes, tags, below = page.nodes, page.tags, page.below
+    nodes, tags, below, links = page.nodes, page.tags, page.below, page.links
     candidates = [i for i, tag in enumerate(tags) if tag in _TEXTUAL]
     blockers = _UNIT_BLOCKERS
     blocks = [i for i in candidates if (b := blockers.get(tags[i])) is not None and not below[i] & b]
     raws = [nodes[i].text(deep=True) for i in blocks]
-    lengths = [len(" ".join(raw.split())) for raw in raws]
-    found = [(i, raw, length, page.links[i], False) for i, raw, length in zip(blocks, raws, lengths, strict=True)
-             if length]
+    lines = [" ".join(raw.split()) if raw else "" for raw in raws]
+    kept = [at for at, line in enumerate(lines) if line]  # empty blocks (image wrappers, spacers)
+    index = [blocks[at] for at in kept]
+    text = [raws[at] for at in kept]
+    line = [lines[at] for at in kept]
     is_block = set(blocks)
-    for i in candidates:
-        if tags[i] in _MIXED and i not in is_block and (mixed := _mixed_block(nodes[i], i)) is not None:
-            found.append(mixed)
-    found.sort()  # mixed blocks go back into document order
-    return _Units(*map(list, zip(*found, strict=True))) if found else _Units([], [], [], [], [])
+    mixed = [found for i in candidates
+             if tags[i] in _MIXED and i not in is_block and (found := _mixed_block(nodes[i], i)) is not None]
+    if not mixed:  # the usual case: no sorting, no tuples
+        return _Units(index, text, line, [len(x) for x in line], [links[i] for i in index], [False] * len(index))
+    found = sorted([*zip(index, text, line, [len(x) for x in line], [links[i] for i in index],
+                         [False] * len(index), strict=True), *mixed])  # mixed blocks go back into document order
+    return _Units(*map(list, zip(*found, strict=True)))
 
 
-def _mixed_block(node: LexborNode, index: int) -> tuple[int, str, int, int, bool] | None:
+def _mixed_block(node: LexborNode, index: int) -> tuple[int, str, str, int, int, bool] | None:
     """A container holding story text next to child blocks or <br>s (``<div>text<br>more<div
     class=ad/></div>``): its own inline text is a block; the child blocks are units of their own."""
+    direct = node.text(deep=False)  # one decode; strip=True decodes every text node separately
+    if len(direct) < _DIRECT_TEXT or direct.isspace():  # stripping only shortens: no need to strip
+        return None
     if len(node.text(deep=False, strip=True)) < _DIRECT_TEXT:
         return None
     text, link_length = _own_text(node)
     length = len(text) - text.count(PARA_BREAK)
-    return (index, text, length, link_length, True) if length else None
+    return (index, text, text, length, link_length, True) if length else None
 
 
 def _own_text(node: LexborNode) -> tuple[str, int]:
@@ -218,19 +227,35 @@ def _best_containers(page: _Page, units: _Units) -> list[int]:
     link_lens = [0] * count
     voted: list[int] = []  # containers in the order of their first vote
     parents = page.parents
+    first, second, third = _LEVELS
     for index, weight, length, link_length in zip(
         units.index, units.weights(), units.length, units.link_length, strict=True
     ):
+        # The three levels written out: a loop over _LEVELS cost a third of the voting time.
         ancestor = parents[index]
-        for share in _LEVELS:
-            if ancestor < 0:
-                break
-            if not text_lens[ancestor]:  # every block has text, so this is the first vote
-                voted.append(ancestor)
-            scores[ancestor] += weight * share
-            text_lens[ancestor] += length
-            link_lens[ancestor] += link_length
-            ancestor = parents[ancestor]
+        if ancestor < 0:
+            continue
+        if not text_lens[ancestor]:  # every block has text, so this is the first vote
+            voted.append(ancestor)
+        scores[ancestor] += weight * first
+        text_lens[ancestor] += length
+        link_lens[ancestor] += link_length
+        ancestor = parents[ancestor]
+        if ancestor < 0:
+            continue
+        if not text_lens[ancestor]:
+            voted.append(ancestor)
+        scores[ancestor] += weight * second
+        text_lens[ancestor] += length
+        link_lens[ancestor] += link_length
+        ancestor = parents[ancestor]
+        if ancestor < 0:
+            continue
+        if not text_lens[ancestor]:
+            voted.append(ancestor)
+        scores[ancestor] += weight * third
+        text_lens[ancestor] += length
+        link_lens[ancestor] += link_length
     bases: dict[int, float] = {}
     for key in voted:
         score, text_len = scores[key], text_lens[key]
@@ -326,7 +351,7 @@ def _paragraphs_in(page: _Page, container: int, units: _Units, skipped: list[tup
     end = page.ends[container]
     ranges = iter(skipped)
     skip = next(ranges, None)
-    order = units.index
+    order, below = units.index, page.below
     for at in range(bisect_left(order, container), len(order)):
         index = order[at]
         if index >= end:
@@ -335,19 +360,21 @@ def _paragraphs_in(page: _Page, container: int, units: _Units, skipped: list[tup
             skip = next(ranges, None)
         if (skip is not None and index >= skip[0]) or units.link_length[at] * 2 > units.length[at]:
             continue
-        text = units.text[at] if units.own[at] else _block_text(page, index, units.text[at])
-        for piece in text.split(PARA_BREAK):
-            line = " ".join(piece.split())
+        if units.own[at]:
+            pieces = [" ".join(piece.split()) for piece in units.text[at].split(PARA_BREAK)]
+        elif not below[index] & _BR_BIT and PARA_BREAK not in units.text[at]:
+            pieces = [units.line[at]]  # one line, normalised when the block was collected
+        else:
+            pieces = [" ".join(piece.split()) for piece in _block_text(page, index).split(PARA_BREAK)]
+        for line in pieces:
             if line and line not in seen and not is_boilerplate_text(line):
                 seen.add(line)
                 out.append(line)
     return out
 
 
-def _block_text(page: _Page, index: int, text: str) -> str:
+def _block_text(page: _Page, index: int) -> str:
     """A block's text with a paragraph break at each <br> (marked only now, for kept blocks)."""
-    if not page.below[index] & _BIT[_BR]:
-        return text
     for i in range(index + 1, page.ends[index]):
         if page.tags[i] == _BR:
             page.nodes[i].insert_before(PARA_BREAK)
