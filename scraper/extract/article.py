@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode
 
 from scraper.config import Selectors
 from scraper.errors import ExtractionError
@@ -30,6 +30,9 @@ from scraper.extract.generic import PARA_BREAK, extract_paragraphs
 from scraper.extract.metadata import read_json_ld, read_meta
 from scraper.models import ArticleDraft
 
+# Without DOM mutation events: they only serve browser behaviours (<selectedcontent> mirroring its
+# <option>) that text extraction never looks at, and skipping them makes the parse ~6% cheaper.
+_PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS
 # JSON-LD articleBody is often a teaser; it wins over the generic body only when about as long.
 _LD_BODY_SHARE = 0.8
 
@@ -68,7 +71,7 @@ def extract_article(
     if not text or text.isspace():  # not strip(): that copies the whole page
         raise ExtractionError(f"empty page: {url}")
     _refuse_absurd_nesting(text, url)
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(text, options=_PARSE_OPTIONS)
     if tree.body is None and tree.head is None:
         raise ExtractionError(f"not an HTML page: {url}")
     draft = ArticleDraft(url=url, title=None, paragraphs=[])

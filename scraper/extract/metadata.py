@@ -59,15 +59,15 @@ class MetaTags:
 def read_meta(tree: LexborHTMLParser) -> MetaTags:
     """One pass over <meta>; the first occurrence of a key wins (later ones are often related items)."""
     values: dict[str, str] = {}
+    setdefault = values.setdefault
     for node in tree.tags("meta"):  # a by-name walk: about half the cost of the selector meta[content]
         attrs = node.attributes
-        content = (attrs.get("content") or "").strip()
-        if not content:
+        content = attrs.get("content")
+        if not content or not (content := content.strip()):
             continue
         for attr in ("property", "name", "itemprop"):
-            key = attrs.get(attr)
-            if key:
-                values.setdefault(key.strip().lower(), content)
+            if key := attrs.get(attr):
+                setdefault(key.strip().lower(), content)
     return MetaTags(values)
 
 
