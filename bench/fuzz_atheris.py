@@ -135,11 +135,12 @@ def _run_one(name: str, seconds: int, workdir: Path) -> dict[str, object]:
     if not corpus.exists():
         _seed_corpus(name, corpus)
     artifacts.mkdir(parents=True, exist_ok=True)
+    before = {p.name for p in artifacts.iterdir()}
     args = [sys.executable, __file__, "--target", name, f"-max_total_time={seconds}", "-timeout=10",
             "-rss_limit_mb=2048", "-max_len=65536", f"-artifact_prefix={artifacts}/", "-print_final_stats=1",
             str(corpus)]
     proc = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=seconds + 600)
-    found = sorted(p.name for p in artifacts.iterdir())
+    found = sorted(p.name for p in artifacts.iterdir() if p.name not in before)  # this run's findings only
     match = _STATS.search(proc.stderr)
     runs, cov, rate = (match.groups() if match else ("?", "?", "?"))
     return {"target": name, "runs": runs, "cov": cov, "exec_s": rate, "exit": proc.returncode,

@@ -105,10 +105,10 @@ def _canonical_host(parts: SplitResult) -> str:
     host = host.lower()
     if not _HOST_CHARS.fullmatch(host):  # NUL, spaces, '%' ...: no resolver would take it, so no article has it
         raise ValueError(f"invalid host {host!r}")
-    for prefix in _HOST_PREFIXES:
-        # Only strip when a registrable name remains (m.example.com, not m.com).
-        if host.startswith(prefix) and host.count(".") >= 2:
-            return host[len(prefix):]
+    # Only strip when a registrable name remains (m.example.com, not m.com); repeat so that the result is a
+    # fixed point ("amp.amp.amp.example" came down one prefix per call, found by atheris).
+    while host.count(".") >= 2 and (prefix := next((p for p in _HOST_PREFIXES if host.startswith(p)), None)):
+        host = host[len(prefix):]
     return host
 
 

@@ -131,6 +131,7 @@ URL_BITS = ["http://", "https://", "HTTP://", "//", ":", "@", "[", "]", "::1", "
 @example(url="HTTP://\x00/amI%t\ufffd\ufffd\ufffd\tTP://\x00/amI%t\ufffd.amp.amp", base=None)
 @example(url="https://a.example/news/1.amp.amp", base=None)
 @example(url="HTTP://h/..amp.amp?\x00b.", base=None)  # ".amp" stripped to a dot segment (atheris)
+@example(url="HTTP://Amp.amp.amp.amp/?\ufffd", base=None)  # one host prefix stripped per call (atheris)
 def test_canonical_url(url: str, base: str | None) -> None:
     try:
         out = canonical_url(url, base)
