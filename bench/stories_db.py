@@ -502,7 +502,7 @@ def _stats(ms: list[float]) -> str:
 # ---------------------------------------------------------------- driver
 
 def run(backend: str, n: int, revisions: list[str], anchor: bool, repeat: int, workers: int,
-        keep: bool) -> None:
+        keep_dbs: bool) -> None:
     global _SYNTH
     synth = _SYNTH = Synth()
     qrng = np.random.default_rng(SEED + 1)
@@ -587,7 +587,7 @@ def run(backend: str, n: int, revisions: list[str], anchor: bool, repeat: int, w
                       f"{res['unrelated']['rss_kib'] / 1024:.0f} after the copies / unrelated lookups, "
                       f"peak {res['rss_peak_kib'] / 1024:.0f} MiB")
     finally:
-        if keep:
+        if keep_dbs:
             print(f"kept: {', '.join(db.url for db in dbs)} and the queries in {tmp}", flush=True)
         else:
             for db in dbs:
