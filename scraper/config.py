@@ -61,7 +61,8 @@ class Settings:
     smtp_starttls: bool = False  # SMTP_STARTTLS
     smtp_tls: bool = False  # SMTP_TLS: implicit TLS (port 465)
     smtp_ca_file: str | None = None  # SMTP_CA_FILE: CA bundle to trust for the SMTP server (self-signed relays)
-    alert_max_attempts: int = 12  # SCRAPER_ALERT_MAX_ATTEMPTS: then dead-lettered; 12 span an outage of 7h+
+    alert_max_age: float = 72 * 3600.0  # SCRAPER_ALERT_MAX_AGE: dead-lettered after failing this long (72h: a weekend)
+    alert_max_attempts: int = 0  # SCRAPER_ALERT_MAX_ATTEMPTS: optional second cap on attempts; 0 = none (age decides)
     fetch_timeout: float = 20.0  # SCRAPER_FETCH_TIMEOUT: seconds for a whole fetch
     max_body_bytes: int = 10_000_000  # SCRAPER_MAX_BODY_BYTES
     tick_seconds: float = 30.0  # SCRAPER_TICK_SECONDS: how often the daemon looks for due sources
@@ -89,6 +90,7 @@ class Settings:
                 smtp_starttls=_truthy(e.get("SMTP_STARTTLS")),
                 smtp_tls=_truthy(e.get("SMTP_TLS")),
                 smtp_ca_file=e.get("SMTP_CA_FILE") or None,
+                alert_max_age=parse_duration(e.get("SCRAPER_ALERT_MAX_AGE") or cls.alert_max_age),
                 alert_max_attempts=int(e.get("SCRAPER_ALERT_MAX_ATTEMPTS") or cls.alert_max_attempts),
                 fetch_timeout=float(e.get("SCRAPER_FETCH_TIMEOUT") or cls.fetch_timeout),
                 max_body_bytes=int(e.get("SCRAPER_MAX_BODY_BYTES") or cls.max_body_bytes),

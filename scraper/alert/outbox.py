@@ -4,34 +4,50 @@ Delivery is at-least-once. A row is claimed with a lease (next_attempt_at pushed
 sent, so two dispatchers never send it at once, and a dispatcher killed mid-send leaves it to be sent
 again when the lease runs out. Receivers recognize such a duplicate by its ``id`` (webhook) or
 ``Message-ID`` (email), both derived from the alert's idempotency key.
+
+The lease covers one message, not a batch. A dispatcher lists the due rows grouped into messages (an
+immediate alert alone, a digest's alerts together), then claims each message just before sending it
+and records the outcome right after. Claiming a whole batch with one lease (as before) let the lease run
+out while the batch was still being sent to a slow receiver (200 alerts × a 10 s timeout is 33 min
+against a 2 min lease) and a second worker then claimed and sent the same alerts again. Renewing a batch
+lease would need a heartbeat task and still hold rows hostage behind a stuck send; per-message claims
+cost one extra UPDATE per message, which is noise next to an HTTP or SMTP round trip. Each send is also
+cut off at SEND_SHARE of the lease whatever the channel's own timeouts (httpx and aiosmtplib time each
+read, not the whole exchange, so a receiver trickling its answer could outlast any lease): only a
+dispatcher that is killed or frozen past the lease can let a second one send the same message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
-import random
+import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine, update
-from sqlmodel import col, select
+from sqlalchemy import Engine, exists, update
+from sqlmodel import Session, col, select
 
 from scraper import metrics
 from scraper.alert.chat import send_slack, send_telegram
 from scraper.alert.digest import build_digest
 from scraper.alert.email import send_email
 from scraper.alert.payload import build_message
+from scraper.alert.retry import next_attempt_at, retry_delay
 from scraper.alert.webhook import DeliveryError, send_webhook
 from scraper.config import Config, EmailChannel, Settings, SlackChannel, TelegramChannel, WebhookChannel
 from scraper.logs import log_event
 from scraper.store.db import session as open_session
-from scraper.store.tables import Alert, AlertAttempt, Article, ChannelState, utcnow
+from scraper.store.tables import Alert, AlertAttempt, Article, ChannelState, as_utc, utcnow
+
+__all__ = ["LEASE", "DeliveryReport", "deliver_due", "disabled_channels", "pending_count", "retry_delay",
+           "set_channel_disabled"]
 
 LEASE = timedelta(minutes=2)
-BASE_BACKOFF = 30.0  # seconds before the first retry
-MAX_BACKOFF = 6 * 3600.0
+SEND_SHARE = 0.75  # of the lease for the send itself; the rest is for building the message and recording it
 
 
 @dataclass
@@ -44,11 +60,36 @@ class DeliveryReport:
     held: int = 0  # waiting for a disabled channel to be enabled again
 
 
-def retry_delay(attempts: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff with jitter: ~30 s, 1 min, 2 min ... capped at 6 h."""
-    rng = rng or random.Random()
-    base = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** max(0, attempts - 1))
-    return base / 2 + rng.uniform(0, base / 2)
+@dataclass(frozen=True)
+class DispatchClock:
+    """The dispatcher's clock: the ``now`` it was given, moving on with real time. Claims, leases, attempt
+    times and the retry schedule all read it, so a run started at a controlled time stays on that time
+    line, and a lease taken late in a long run still ends after the moment it is taken."""
+
+    start: datetime
+    started: float = field(default_factory=time.monotonic)
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self.started)
+
+
+@dataclass
+class _Run:
+    """What one dispatcher run passes down to the delivery of each message."""
+
+    settings: Settings
+    config: Config
+    engine: Engine
+    client: httpx.AsyncClient
+    clock: DispatchClock
+    lease: timedelta
+    held: set[str] = field(default_factory=set)  # channels disabled (410) during this run
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Loading the CA bundle takes ~50 ms of CPU and the dispatcher runs every few seconds: load it once."""
+    return httpx.create_ssl_context()
 
 
 def disabled_channels(engine: Engine) -> dict[str, str]:
@@ -56,16 +97,21 @@ def disabled_channels(engine: Engine) -> dict[str, str]:
         return {c.name: c.reason or "" for c in s.exec(select(ChannelState).where(col(ChannelState.disabled))).all()}
 
 
-def set_channel_disabled(engine: Engine, name: str, disabled: bool, reason: str | None = None) -> int:
-    """Disable a channel (its alerts wait) or enable it (its waiting alerts become due now)."""
+def set_channel_disabled(engine: Engine, name: str, disabled: bool, reason: str | None = None,
+                         now: datetime | None = None) -> int:
+    """Disable a channel (its alerts wait) or enable it (its waiting alerts become due now, and their
+    failure age starts afresh: time spent held is not time spent failing)."""
+    now = now or utcnow()
     with open_session(engine) as s:
         state = s.get(ChannelState, name) or ChannelState(name=name)
-        state.disabled, state.reason, state.changed_at = disabled, reason, utcnow()
+        state.disabled, state.reason, state.changed_at = disabled, reason, now
         s.add(state)
         released = 0
         if not disabled:
-            res = s.exec(update(Alert).where(col(Alert.channel) == name, col(Alert.status) == "pending",  # type: ignore[call-overload]
-                                             col(Alert.mode) == "immediate").values(next_attempt_at=utcnow()))
+            pending = (col(Alert.channel) == name, col(Alert.status) == "pending")
+            s.exec(update(Alert).where(*pending).values(attempts=0))  # type: ignore[call-overload]
+            res = s.exec(update(Alert).where(*pending, col(Alert.mode) == "immediate")  # type: ignore[call-overload]
+                         .values(next_attempt_at=now))
             released = int(res.rowcount or 0)
         s.commit()
     return released
@@ -76,119 +122,174 @@ def _group_key(alert: Alert) -> tuple[object, ...]:
     return (alert.id,) if alert.mode == "immediate" else (alert.rule, alert.channel, alert.mode)
 
 
-def _claim(engine: Engine, now: datetime, limit: int) -> list[list[int]]:
-    """Lease up to ``limit`` due rows, grouped into messages. The conditional UPDATE is the lock: only
-    one claimant wins a row, so concurrent dispatchers never send the same alert at once."""
+def _due_messages(engine: Engine, now: datetime, limit: int) -> list[tuple[str, list[int]]]:
+    """Up to ``limit`` due rows as (channel, alert ids) per message. Nothing is leased yet."""
     disabled = set(disabled_channels(engine))
     with open_session(engine) as s:
-        rows = list(s.exec(
-            select(Alert).where(Alert.status == "pending", Alert.next_attempt_at <= now)
-            .order_by(col(Alert.id)).limit(limit)
-        ).all())
-        groups: dict[tuple[object, ...], list[int]] = {}
-        for alert in rows:
-            if alert.channel in disabled:
-                continue
-            res = s.exec(  # type: ignore[call-overload]
-                update(Alert).where(col(Alert.id) == alert.id, col(Alert.status) == "pending",
-                                    col(Alert.next_attempt_at) <= now)
-                .values(next_attempt_at=now + LEASE)
-            )
-            if res.rowcount == 1:
-                groups.setdefault(_group_key(alert), []).append(alert.id or 0)
-        s.commit()
+        rows = s.exec(select(Alert).where(Alert.status == "pending", Alert.next_attempt_at <= now)
+                      .order_by(col(Alert.id)).limit(limit)).all()
+    groups: dict[tuple[object, ...], tuple[str, list[int]]] = {}
+    for alert in rows:
+        if alert.channel not in disabled:
+            groups.setdefault(_group_key(alert), (alert.channel, []))[1].append(alert.id or 0)
     return list(groups.values())
 
 
+def _claim(engine: Engine, ids: list[int], now: datetime, lease: timedelta) -> list[int]:
+    """Lease the rows of one message that are still due; returns those this dispatcher won. The
+    conditional UPDATE is the lock: PostgreSQL re-checks the condition on a row another transaction
+    just leased, SQLite runs one writer at a time, so only one claimant wins a row."""
+    with open_session(engine) as s:
+        won = s.exec(update(Alert).where(  # type: ignore[call-overload]
+            col(Alert.id).in_(ids), col(Alert.status) == "pending", col(Alert.next_attempt_at) <= now,
+        ).values(next_attempt_at=now + lease).returning(col(Alert.id))).scalars().all()
+        s.commit()
+    return sorted(won)
+
+
 async def deliver_due(settings: Settings, config: Config, engine: Engine, now: datetime | None = None,
-                      limit: int = 200) -> DeliveryReport:
-    """Deliver every due alert once; returns counts. Safe to run concurrently from several workers."""
-    now = now or utcnow()
+                      limit: int = 200, lease: timedelta = LEASE) -> DeliveryReport:
+    """Deliver every due alert once; returns counts. Safe to run concurrently from several workers.
+    ``now`` sets the dispatcher's clock (it moves on with real time from there)."""
+    clock = DispatchClock(now or utcnow())
     report = DeliveryReport()
-    groups = _claim(engine, now, limit)
-    if not groups:
+    messages = _due_messages(engine, clock.now(), limit)
+    if not messages:
         return report
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        for ids in groups:
-            outcome = await _deliver_group(settings, config, engine, client, ids)
-            setattr(report, outcome, getattr(report, outcome) + len(ids))
+    async with httpx.AsyncClient(follow_redirects=False, verify=_tls_context()) as client:
+        run = _Run(settings, config, engine, client, clock, lease)
+        for channel, ids in messages:
+            if channel in run.held:
+                continue  # a 410 disabled it a moment ago: the rest of its alerts wait with it
+            claimed = _claim(engine, ids, clock.now(), lease)
+            if claimed:  # else another dispatcher has it (or has sent it already)
+                outcome = await _deliver_message(run, claimed)
+                setattr(report, outcome, getattr(report, outcome) + len(claimed))
     return report
 
 
-async def _send(settings: Settings, config: Config, client: httpx.AsyncClient, alerts: list[Alert],
-                engine: Engine) -> str | None:
-    channel = config.channels.get(alerts[0].channel)
+async def _send(run: _Run, alerts: list[Alert]) -> str | None:
+    channel = run.config.channels.get(alerts[0].channel)
     if channel is None:
         raise DeliveryError(f"channel {alerts[0].channel!r} is no longer configured", permanent=False)
-    with open_session(engine) as s:
+    with open_session(run.engine) as s:
         digest = alerts[0].mode != "immediate"
         message = build_digest(s, alerts) if digest else build_message(s, alerts[0])
     if isinstance(channel, WebhookChannel):
-        await send_webhook(client, channel, message)
+        await send_webhook(run.client, channel, message)
     elif isinstance(channel, SlackChannel):
-        await send_slack(client, channel, message)
+        await send_slack(run.client, channel, message)
     elif isinstance(channel, TelegramChannel):
-        await send_telegram(client, channel, message)
+        await send_telegram(run.client, channel, message)
     else:
         assert isinstance(channel, EmailChannel)
-        return await send_email(settings, channel, message)
+        return await send_email(run.settings, channel, message)
     return None
 
 
-async def _deliver_group(settings: Settings, config: Config, engine: Engine, client: httpx.AsyncClient,
-                         ids: list[int]) -> str:
-    with open_session(engine) as s:
+async def _send_within_lease(run: _Run, alerts: list[Alert]) -> str | None:
+    limit = run.lease.total_seconds() * SEND_SHARE
+    try:
+        async with asyncio.timeout(limit):
+            return await _send(run, alerts)
+    except TimeoutError as exc:  # our deadline; the channels turn their own timeouts into DeliveryError
+        raise DeliveryError(f"channel {alerts[0].channel!r}: no answer within {limit:g}s "
+                            f"(a send may not outlast its lease)") from exc
+
+
+async def _deliver_message(run: _Run, ids: list[int]) -> str:
+    with open_session(run.engine) as s:
         alerts = [a for a in (s.get(Alert, i) for i in ids) if a is not None]
     started = time.monotonic()
     error: str | None = None
     warning: str | None = None
-    permanent = False
     try:
-        warning = await _send(settings, config, client, alerts, engine)
+        warning = await _send_within_lease(run, alerts)
     except DeliveryError as exc:
-        error, permanent = str(exc), exc.permanent
-        if permanent:  # e.g. 410 Gone: stop using the channel, keep its alerts until it is enabled again
-            set_channel_disabled(engine, alerts[0].channel, True, error)
+        error = str(exc)
+        if exc.permanent:  # e.g. 410 Gone: stop using the channel, keep its alerts until it is enabled again
+            set_channel_disabled(run.engine, alerts[0].channel, True, error, now=run.clock.now())
+            run.held.add(alerts[0].channel)
             log_event("channel.disabled", logging.WARNING, channel=alerts[0].channel, reason=error)
-            return _record_attempts(settings, engine, ids, error, None, "held", started)
+            return _record_attempts(run, ids, error, None, "held", started)
     except LookupError as exc:
-        return _record_attempts(settings, engine, ids, str(exc), None, "dead", started)
-    return _record_attempts(settings, engine, ids, error, warning, None, started)
+        return _record_attempts(run, ids, str(exc), None, "dead", started)
+    return _record_attempts(run, ids, error, warning, None, started)
 
 
-def _record_attempts(settings: Settings, engine: Engine, ids: list[int], error: str | None, warning: str | None,
+def _record_attempts(run: _Run, ids: list[int], error: str | None, warning: str | None,
                      forced: str | None, started: float) -> str:
-    now = utcnow()
+    now = run.clock.now()
     outcome = "sent"
-    with open_session(engine) as s:
-        for alert_id in ids:
-            alert = s.get(Alert, alert_id)
+    with open_session(run.engine) as s:
+        alerts = [s.get(Alert, alert_id) for alert_id in ids]
+        channel = alerts[0].channel if alerts[0] else ""
+        # Before this success is on record: it is compared with the channel's previous one.
+        released = _release_backoff(s, channel, ids, now, run.lease) if error is None and forced is None else 0
+        for alert in alerts:
             assert alert is not None
             alert.attempts += 1
-            s.add(AlertAttempt(alert_id=alert_id, attempted_at=now, ok=error is None, error=error or warning,
+            s.add(AlertAttempt(alert_id=alert.id, attempted_at=now, ok=error is None, error=error or warning,
                                duration_ms=int((time.monotonic() - started) * 1000)))
-            outcome = forced or _apply(alert, error, warning, now, settings.alert_max_attempts)
+            outcome = forced or _apply(s, alert, error, warning, now, run.settings)
             article = s.get(Article, alert.article_id)
-            metrics.observe_alert(alert.channel, outcome, published_at=article.published_at if article else None,
+            metrics.observe_alert(channel, outcome, published_at=article.published_at if article else None,
                                   sent_at=now)
             s.add(alert)
         s.commit()
     level = logging.INFO if outcome == "sent" else logging.WARNING
-    log_event(f"alert.{outcome}", level, alert_ids=ids, rule=alert.rule, channel=alert.channel,
+    log_event(f"alert.{outcome}", level, alert_ids=ids, rule=alert.rule, channel=channel,
               attempts=alert.attempts, error=error)
+    if released:
+        log_event("alert.released", channel=channel, released=released, now=now.isoformat())
     return outcome
 
 
-def _apply(alert: Alert, error: str | None, warning: str | None, now: datetime, max_attempts: int) -> str:
+def _apply(s: Session, alert: Alert, error: str | None, warning: str | None, now: datetime,
+           settings: Settings) -> str:
     if error is None:
         alert.status, alert.sent_at, alert.last_error = "sent", now, warning
         return "sent"
     alert.last_error = error
-    if alert.attempts >= max_attempts:
+    s.flush()  # this attempt's row counts in the failure age
+    retry_at = next_attempt_at(alert.attempts, _failing_since(s, alert, now), now,
+                               timedelta(seconds=settings.alert_max_age), settings.alert_max_attempts)
+    if retry_at is None:
         alert.status = "failed"
         return "dead"
-    alert.next_attempt_at = now + timedelta(seconds=retry_delay(alert.attempts))
+    alert.next_attempt_at = retry_at
     return "retrying"
+
+
+def _failing_since(s: Session, alert: Alert, now: datetime) -> datetime:
+    """When this run of failures began: the oldest of the alert's last ``attempts`` attempts. The count
+    is reset by ``scraper alerts retry`` and by enabling a channel, which restarts the failure age."""
+    first = s.exec(select(AlertAttempt.attempted_at).where(AlertAttempt.alert_id == alert.id)
+                   .order_by(col(AlertAttempt.id).desc()).offset(max(0, alert.attempts - 1)).limit(1)).first()
+    return as_utc(first) or now
+
+
+def _release_backoff(s: Session, channel: str, sent: list[int], now: datetime, lease: timedelta) -> int:
+    """A send just succeeded: the channel works, so its alerts waiting out a backoff become due now
+    instead of up to 6 h later. Returns how many.
+
+    Rows due within two leases are left alone: they may be leased by another dispatcher this very
+    moment (a lease ends at most one lease from now; the second allows for clock skew between workers),
+    and a backoff that short ends soon anyway. An alert that already failed while the channel was known
+    to work (an attempt failed before the channel's previous success) fails on its own account, such as
+    a payload the receiver refuses: it keeps its backoff, or every success would retry it again."""
+    last_ok = s.exec(select(AlertAttempt.attempted_at).join(Alert, col(Alert.id) == AlertAttempt.alert_id)
+                     .where(Alert.channel == channel, col(AlertAttempt.ok))
+                     .order_by(col(AlertAttempt.id).desc()).limit(1)).first()
+    stmt = update(Alert).where(
+        col(Alert.channel) == channel, col(Alert.status) == "pending", col(Alert.attempts) > 0,
+        col(Alert.next_attempt_at) > now + 2 * lease, col(Alert.id).not_in(sent),
+    )
+    if last_ok is not None:
+        stmt = stmt.where(~exists().where(col(AlertAttempt.alert_id) == Alert.id, ~col(AlertAttempt.ok),
+                                          col(AlertAttempt.attempted_at) <= last_ok))
+    res = s.exec(stmt.values(next_attempt_at=now))  # type: ignore[call-overload]
+    return int(res.rowcount or 0)
 
 
 def pending_count(engine: Engine) -> int:

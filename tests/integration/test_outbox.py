@@ -243,15 +243,18 @@ def test_slow_receiver_past_the_timeout_is_retried(sqlite_url: str) -> None:
     assert "timed out" in (alerts(sqlite_url)[0].last_error or "")
 
 
-def test_claimed_alert_is_not_sent_twice_by_a_second_dispatcher(sqlite_url: str) -> None:
-    from scraper.alert.outbox import _claim
+def test_claimed_alert_is_not_sent_twice_by_a_second_dispatcher(db_url: str) -> None:
+    from scraper.alert.outbox import LEASE, _claim, _due_messages
 
-    queue_alert(sqlite_url, ["ops"])
-    engine = make_engine(sqlite_url)
+    queue_alert(db_url, ["ops"])
+    engine = make_engine(db_url)
     now = utcnow()
-    assert len(_claim(engine, now, 10)) == 1
-    assert _claim(engine, now, 10) == []  # leased by the first
-    assert len(_claim(engine, now + timedelta(minutes=5), 10)) == 1  # lease expired: crash recovery
+    [(channel, ids)] = _due_messages(engine, now, 10)
+    assert channel == "ops" and len(ids) == 1
+    assert _claim(engine, ids, now, LEASE) == ids
+    assert _claim(engine, ids, now, LEASE) == []  # leased by the first
+    assert _due_messages(engine, now, 10) == []
+    assert _claim(engine, ids, now + LEASE + timedelta(seconds=1), LEASE) == ids  # lease ran out: crash recovery
     engine.dispose()
 
 
