@@ -3,7 +3,7 @@
 An alert is given up (dead-lettered) by age, not by count: once it has been failing for ``max_age``
 (SCRAPER_ALERT_MAX_AGE, 72 h by default), so a receiver down for a whole weekend still gets its alerts
 while one that is gone for good stops being tried after a bounded time. The backoff doubles from 30 s up
-to 6 h, so the number of attempts in that time is bounded anyway (~23 in 72 h); ``max_attempts``
+to 6 h, so the number of attempts in that time is bounded anyway (24-29 in 72 h); ``max_attempts``
 (SCRAPER_ALERT_MAX_ATTEMPTS) is an optional second cap for operators who want fewer, off (0) by default.
 """
 
