@@ -7,12 +7,16 @@ extract → normalize → dedupe (URL, content, story) → store → match rules
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -22,6 +26,7 @@ from scraper.config import Config, Settings, Source
 from scraper.dedupe.fingerprint import fingerprint
 from scraper.errors import ExtractionError, FetchError, ParseError, ScraperError
 from scraper.extract.article import extract_article
+from scraper.extract.decode import DecodedPage, decode_page, settle_fix
 from scraper.fetch.client import Fetcher, FetchResult
 from scraper.logs import log_event
 from scraper.match.matcher import RuleIndex, RuleSpec
@@ -38,6 +43,11 @@ from scraper.store.tables import Article, FetchLog, SourceState, as_utc, utcnow
 
 MAX_NEW_ARTICLES_PER_PASS = 100  # a first pass over a huge sitemap should not hammer the site
 MAX_CHILD_SITEMAPS = 3
+SELECT_CHUNK = 256  # listing items checked between two yields to the event loop
+GC_PAUSE_BYTES = 1 << 20  # listings above this are parsed with the cyclic GC paused (see _off_loop)
+_T = TypeVar("_T")
+_gc_lock = threading.Lock()
+_gc_pausers = 0  # parses running with the GC paused; the last one to finish turns it back on
 STORY_WINDOW_DAYS = 7
 UNCONDITIONAL_EVERY = timedelta(hours=6)
 DRIFT_RATIO = 0.3  # an article body under 30% of the source's usual length suggests broken extraction
@@ -90,6 +100,7 @@ class RefreshReport:
     unconditional: bool = False  # the check ignored the stored validators on purpose
     ttl_minutes: int | None = None  # the feed's own polling hint
     article_errors: list[str] = field(default_factory=list)
+    pages: list[DecodedPage] = field(default_factory=list)  # how each HTML page of the pass was decoded
 
 
 async def refresh_source(rt: Runtime, source: Source, now: datetime | None = None) -> RefreshReport:
@@ -111,9 +122,9 @@ async def refresh_source(rt: Runtime, source: Source, now: datetime | None = Non
         if result.not_modified:
             report.outcome = "not_modified"
         else:
-            items, report.ttl_minutes = await _list_items(rt, source, result, now)
+            items, report.ttl_minutes = await _list_items(rt, source, result, now, report, state.charset_fix)
             report.items = len(items)
-            await _ingest_items(rt, source, items, report)
+            await _ingest_items(rt, source, items, report, state.charset_fix)
     except ScraperError as exc:
         report.outcome, report.error_class, report.error = "error", exc.error_class, str(exc)
         report.retry_after = getattr(exc, "retry_after", None)
@@ -154,24 +165,56 @@ def _record_or_hold(rt: Runtime, source: Source, state: SourceState, result: Fet
         rt.held_until.pop(source.name, None)
 
 
-async def _list_items(rt: Runtime, source: Source, result: FetchResult,
-                      now: datetime) -> tuple[list[FeedItem], int | None]:
-    """Bytes of the source's URL → article links, by kind."""
+async def _list_items(rt: Runtime, source: Source, result: FetchResult, now: datetime, report: RefreshReport,
+                      charset_fix: str | None) -> tuple[list[FeedItem], int | None]:
+    """Bytes of the source's URL → article links, by kind. Parsing runs in a worker thread: a feed of
+    100,000 items takes seconds of CPU, during which every other source would otherwise wait."""
     ctype = result.headers.get("content-type")
+    body = result.content
     if source.kind == "feed":
-        parsed = parse_feed(result.content, result.url, ctype)
+        parsed = await _off_loop(len(body), parse_feed, body, result.url, ctype)
         return parsed.items, parsed.ttl_minutes
     if source.kind == "page":
-        from scraper.extract.decode import decode_html
-
-        html, _enc = decode_html(result.content, ctype)
-        return parse_listing(html, result.url, source.selectors.links or "a").items, None
-    sitemap = parse_sitemap(result.content, result.url, now)
+        links, page = await _off_loop(len(body), _page_links, source, body, result.url, ctype, charset_fix)
+        report.pages.append(page)
+        return links, None
+    sitemap = await _off_loop(len(body), parse_sitemap, body, result.url, now)
     items = list(sitemap.items)
     for child in sitemap.child_sitemaps[:MAX_CHILD_SITEMAPS]:
         child_result = await rt.fetcher.fetch(child, allow_private=source.allow_private)
-        items.extend(parse_sitemap(child_result.content, child_result.url, now).items)
+        child_map = await _off_loop(len(child_result.content), parse_sitemap, child_result.content,
+                                    child_result.url, now)
+        items.extend(child_map.items)
     return items, None
+
+
+async def _off_loop(size: int, parse: Callable[..., _T], *args: object) -> _T:
+    """Run a listing parser in a worker thread, with the cyclic GC paused for big bodies: parsing
+    100,000 items builds about a million objects that survive, each full collection then walks them
+    all while holding the GIL, and those pauses (0.3-0.9 s each) stalled the loop as much as the parse."""
+    if size < GC_PAUSE_BYTES:
+        return await asyncio.to_thread(parse, *args)
+    return await asyncio.to_thread(_without_gc, parse, *args)
+
+
+def _without_gc(parse: Callable[..., _T], *args: object) -> _T:
+    global _gc_pausers
+    with _gc_lock:
+        _gc_pausers += 1
+        gc.disable()
+    try:
+        return parse(*args)
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0:  # another big parse may still be running
+                gc.enable()
+
+
+def _page_links(source: Source, body: bytes, url: str, ctype: str | None,
+                charset_fix: str | None) -> tuple[list[FeedItem], DecodedPage]:
+    page = decode_page(body, ctype, charset_fix)
+    return parse_listing(page.text, url, source.selectors.links or "a").items, page
 
 
 def _wants_unconditional(state: SourceState, now: datetime) -> bool:
@@ -189,21 +232,76 @@ def _canonical_or_none(url: str) -> str | None:
         return None
 
 
-async def _ingest_items(rt: Runtime, source: Source, items: list[FeedItem], report: RefreshReport) -> None:
-    """Fetch, extract and store every item whose URL is not known yet."""
-    by_hash: dict[str, FeedItem] = {}
-    for item in items:
-        canon = _canonical_or_none(item.url)
-        if canon is not None:
-            by_hash.setdefault(url_hash(canon), item)
+def _canonical_hash(canon: str) -> str:
+    """url_hash() of a URL already canonical: url_hash canonicalizes again (canonical_url is idempotent),
+    which doubled the cost of listing a huge feed."""
+    return hashlib.sha256(canon.encode("ascii")).hexdigest()
+
+
+def _raw_hash(url: str) -> str:
+    """Hash of a link exactly as the listing gives it, stored as one more alias of its article so the
+    next pass recognises the link without canonicalizing it. It cannot collide with a canonical hash
+    of another URL: a string equal to some canonical form is its own canonical form."""
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _newest_first(items: list[FeedItem]) -> list[FeedItem]:
+    """Dated items newest first, then the undated ones in listing order (the sort is stable)."""
+    return sorted(items, key=lambda it: it.published_at is not None and as_utc(it.published_at).timestamp(),
+                  reverse=True)
+
+
+async def _select_fresh(rt: Runtime, items: list[FeedItem]) -> list[tuple[str, FeedItem]]:
+    """(canonical hash, item) of up to MAX_NEW_ARTICLES_PER_PASS unknown items, newest first.
+
+    Items are looked at in chunks, stopping once enough are fresh: links known by their raw hash skip
+    canonical_url (~25-95 µs each), and the loop runs other sources between chunks, so a 100,000-item
+    feed costs milliseconds of loop time at a stretch instead of seconds."""
+    ordered = await asyncio.to_thread(_newest_first, items) if len(items) > SELECT_CHUNK else _newest_first(items)
+    fresh: list[tuple[str, FeedItem]] = []
+    seen: set[str] = set()  # canonical hashes
+    seen_raw: set[str] = set()
+    for start in range(0, len(ordered), SELECT_CHUNK):
+        if start:
+            await asyncio.sleep(0)
+        fresh.extend(_fresh_in_chunk(rt, ordered[start:start + SELECT_CHUNK], seen, seen_raw))
+        if len(fresh) >= MAX_NEW_ARTICLES_PER_PASS:
+            break
+    return fresh[:MAX_NEW_ARTICLES_PER_PASS]
+
+
+def _fresh_in_chunk(rt: Runtime, chunk: list[FeedItem], seen: set[str],
+                    seen_raw: set[str]) -> list[tuple[str, FeedItem]]:
+    raw = [(_raw_hash(it.url), it) for it in chunk]
     with open_session(rt.engine) as s:
-        known = repo.known_url_hashes(s, list(by_hash))
-    fresh = [(h, it) for h, it in by_hash.items() if h not in known][:MAX_NEW_ARTICLES_PER_PASS]
-    drafts = await asyncio.gather(*(_fetch_article(rt, source, it) for _h, it in fresh))
-    for (h, item), draft in zip(fresh, drafts, strict=True):
+        known_raw = repo.known_url_hashes(s, [h for h, _it in raw])
+        candidates: list[tuple[str, FeedItem]] = []
+        for rh, item in raw:
+            if rh in known_raw or rh in seen_raw:
+                continue
+            seen_raw.add(rh)
+            canon = _canonical_or_none(item.url)
+            if canon is None:
+                continue
+            h = _canonical_hash(canon)
+            if h not in seen:  # two links of one article in the same listing: the first one wins
+                seen.add(h)
+                candidates.append((h, item))
+        known = repo.known_url_hashes(s, [h for h, _it in candidates])
+    return [(h, it) for h, it in candidates if h not in known]
+
+
+async def _ingest_items(rt: Runtime, source: Source, items: list[FeedItem], report: RefreshReport,
+                        charset_fix: str | None = None) -> None:
+    """Fetch, extract and store every item whose URL is not known yet."""
+    fresh = await _select_fresh(rt, items)
+    drafts = await asyncio.gather(*(_fetch_article(rt, source, it, charset_fix, report.pages) for _h, it in fresh))
+    for n, ((h, item), draft) in enumerate(zip(fresh, drafts, strict=True)):
         if isinstance(draft, str):
             report.article_errors.append(draft)
             continue
+        if n:
+            await asyncio.sleep(0)  # 100 stores in a row held the loop for seconds: let other sources run
         try:
             outcome, alerts = store_article(rt, source, item, h, draft)
         except Exception as exc:  # rolled back; the others are stored, this one is retried next pass
@@ -217,12 +315,17 @@ async def _ingest_items(rt: Runtime, source: Source, items: list[FeedItem], repo
         report.alerts_queued += alerts
 
 
-async def _fetch_article(rt: Runtime, source: Source, item: FeedItem) -> ArticleDraft | str:
-    """Fetch and extract one article; on failure return the error text (logged, retried next pass)."""
+async def _fetch_article(rt: Runtime, source: Source, item: FeedItem, charset_fix: str | None = None,
+                         pages: list[DecodedPage] | None = None) -> ArticleDraft | str:
+    """Fetch and extract one article; on failure return the error text (logged, retried next pass).
+    The page is decoded with the source's remembered charset repair first; how it was decoded is
+    appended to ``pages``, from which the pass settles what the source remembers next."""
     try:
         result = await rt.fetcher.fetch(item.url, allow_private=source.allow_private)
-        draft = extract_article(result.content, result.url, source.selectors,
-                                content_type=result.headers.get("content-type"))
+        page = decode_page(result.content, result.headers.get("content-type"), charset_fix)
+        if pages is not None:
+            pages.append(page)
+        draft = extract_article(page.text, result.url, source.selectors)
     except ExtractionError as exc:
         if not (item.title or item.summary):
             return _article_failed(source, item, exc)
@@ -266,7 +369,7 @@ def store_article(rt: Runtime, source: Source, item: FeedItem, item_hash: str,
         with open_session(rt.engine) as s:
             existing = repo.article_by_url_hashes(s, hashes)
             if existing is not None:
-                repo.add_url_aliases(s, existing.id or 0, hashes)
+                repo.add_url_aliases(s, existing.id or 0, [*hashes, _raw_hash(item.url)])
                 changed = existing.content_hash != chash or (existing.title or "") != (title or "")
                 if changed:
                     repo.revise_article(s, existing, title, body, chash, title_norm, body_norm)
@@ -274,6 +377,8 @@ def store_article(rt: Runtime, source: Source, item: FeedItem, item_hash: str,
                 return ("updated" if changed else "unchanged"), 0
             article, alerts = _insert_article(rt, s, source, draft, hashes, title, body, chash,
                                               title_norm, body_norm)
+            if (raw := _raw_hash(item.url)) not in hashes:  # added above, and not flushed yet
+                repo.add_url_aliases(s, article.id or 0, [raw])
             s.commit()
     except IntegrityError:
         # Another worker stored the same URL first: idempotent by design, nothing to do.
@@ -382,6 +487,19 @@ def _publishing_rate(s, state: SourceState, now: datetime) -> float | None:  # t
     return count * timedelta(days=7).total_seconds() / window.total_seconds()
 
 
+def _remember_charset_fix(state: SourceState, report: RefreshReport) -> None:
+    """Keep the charset repair this source's pages need, so the next pages (a short one, where
+    detection has little to go on) are decoded with it first; forget it when pages came out clean
+    without it, or when it was refused because it would have made a page worse."""
+    fix = settle_fix(state.charset_fix, report.pages)
+    if fix == state.charset_fix:
+        return
+    log_event("source.charset_fix", logging.WARNING if fix else logging.INFO, source=state.name, url=state.url,
+              charset_fix=fix, previous=state.charset_fix,
+              refused=next((p.refused for p in report.pages if p.refused), None))
+    state.charset_fix = fix
+
+
 def _apply_outcome(state: SourceState, report: RefreshReport, result: FetchResult | None, now: datetime,
                    failures: int) -> None:
     state.last_checked_at = now
@@ -392,6 +510,7 @@ def _apply_outcome(state: SourceState, report: RefreshReport, result: FetchResul
         return
     state.last_success_at, state.failing = now, False
     state.articles_total += report.new_articles
+    _remember_charset_fix(state, report)
     if result is None:
         return
     state.last_status = result.status

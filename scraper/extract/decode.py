@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
+from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
@@ -32,32 +34,115 @@ _MOJIBAKE_RUN = re.compile(f"(?:[\u00d8-\u00db][{_CONT}]|[\u00c2-\u00df][{_CONT}
 _CONT_CHARS = frozenset(chr(c) for c in range(0x80, 0xC0)) | frozenset(c for c in _CP1252_HIGH if c != "\ufffd")
 _TO_BYTE = {ord(c): i + 0x80 for i, c in enumerate(_CP1252_HIGH) if c != "\ufffd"}
 _ARABIC = re.compile("[\u0600-\u06ff]")
+MOJIBAKE_FIX = "mojibake:cp1252"
+DETECT_MIN_ARABIC_SHARE = 0.8  # of the high bytes, decoded, that are Arabic letters: this charset it is
+FIX_MIN_ARABIC_SHARE = 0.5  # ... lower for a charset this source is known to use
+HIGH_RUN_SHARE = 0.7  # of the non-ASCII bytes that sit next to another one: words, not accents
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Decode an HTML page; returns (text, encoding used)."""
+    page = decode_page(body, content_type)
+    return page.text, page.encoding
+
+
+@dataclass(frozen=True)
+class DecodedPage:
+    text: str
+    encoding: str
+    # The repair this page needed, to remember for its source: "mojibake:cp1252" (UTF-8 Arabic that was
+    # decoded as cp1252 somewhere upstream) or "charset:<name>" (the declared charset, or none, was wrong
+    # and the bytes are this legacy charset). None: plain decoding was right.
+    fix: str | None
+    # Arabic text decoded with no repair: evidence that a remembered fix is no longer needed.
+    clean: bool
+    # A remembered fix was tried and refused (it would have made the page worse).
+    refused: str | None = None
+
+
+def decode_page(body: bytes, content_type: str | None = None, fix: str | None = None) -> DecodedPage:
+    """decode_html, plus what the page needed; ``fix`` (a source's remembered repair) is tried first and
+    kept only when the page passes a check that it was right (see _apply_fix)."""
+    if fix:
+        page = _apply_fix(body, content_type, fix)
+        if page is not None:
+            return page
+    text, codec, needed = _decode(body, content_type)
+    name = _NAMES.get(codec, codec.replace("_", "-"))
+    clean = needed is None and _ARABIC.search(text) is not None
+    return DecodedPage(text, name, needed, clean, refused=fix or None)
+
+
+def _decode(body: bytes, content_type: str | None) -> tuple[str, str, str | None]:
+    """(text, codec, the repair it needed or None)."""
     if not body:
-        return "", "utf-8"
+        return "", "utf_8", None
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return body[len(bom):].decode(name, errors="replace"), name
+            return body[len(bom):].decode(name, errors="replace"), name.replace("-", "_"), None
     declared = _codec(_header_charset(content_type)) or _codec(_meta_charset(body))
     if declared in ("utf_16_le", "utf_16_be", "utf_16"):
         declared = None  # a UTF-16 label on ASCII-compatible bytes is wrong (WHATWG says so too)
     # The common case (UTF-8, declared or not) is decoded once and that text kept; the checks below
     # used to decode the whole page strictly and then again with errors="replace".
     text = _strict_utf8(body) if declared == "utf_8" or not body.isascii() else None
+    needed = None
     if text is not None or (declared != "utf_8" and _is_utf8(body)):
         codec = "utf_8"
+    elif declared == "cp1252" and _high_bytes_in_words(body) and (arabic := _arabic_codec(body)):
+        # "ISO-8859-1" is many servers' default label (Apache's AddDefaultCharset), stamped on pages
+        # that are windows-1256 or ISO-8859-6: every Arabic byte then "decodes" as a Latin letter.
+        codec, needed = arabic, f"charset:{_NAMES.get(arabic, arabic)}"
     elif declared and _decodes(body, declared):
         codec = declared
     else:
         codec = _detect(body)
+        if codec != "utf_8":
+            needed = f"charset:{_NAMES.get(codec, codec.replace('_', '-'))}"
     if text is None:
         text = body.decode(codec, errors="replace")
     if has_mojibake(text):
-        text, _ = repair_mojibake(text)
-    return text, _NAMES.get(codec, codec.replace("_", "-"))
+        text, changed = repair_mojibake(text)
+        if changed:
+            needed = MOJIBAKE_FIX
+    return text, codec, needed
+
+
+def _apply_fix(body: bytes, content_type: str | None, fix: str) -> DecodedPage | None:
+    """The page decoded with a source's remembered repair, or None when the repair does not fit it.
+
+    A charset is refused when the bytes are UTF-8 (the site moved on) or do not come out as Arabic;
+    the mojibake repair when the page has no mojibake, so the page is decoded as if nothing were
+    remembered, and a clean page then clears the memory."""
+    kind, _, value = fix.partition(":")
+    if kind == "charset":
+        codec = _codec(value)
+        if codec is None or codec == "utf_8" or not body or _is_utf8(body):
+            return None
+        if not _high_bytes_in_words(body) or _arabic_share(body, codec) < FIX_MIN_ARABIC_SHARE:
+            return None
+        text = body.decode(codec, errors="replace")  # only unassigned bytes past the sampled ones
+        declared = _codec(_header_charset(content_type)) or _codec(_meta_charset(body))
+        needed = None if declared == codec else fix  # the page now says so itself: no need to remember
+        return DecodedPage(text, _NAMES.get(codec, codec.replace("_", "-")), needed, needed is None)
+    if fix == MOJIBAKE_FIX:
+        text, codec, needed = _decode(body, content_type)
+        if needed != MOJIBAKE_FIX:
+            return None
+        return DecodedPage(text, _NAMES.get(codec, codec.replace("_", "-")), needed, False)
+    return None  # a fix this version does not know
+
+
+def settle_fix(remembered: str | None, pages: list[DecodedPage]) -> str | None:
+    """What a source should remember after a pass: the repair most of its pages needed; none when a
+    page came out clean and none needed one, or when the remembered one was refused; else unchanged."""
+    needed = Counter(p.fix for p in pages if p.fix)
+    if needed:
+        return needed.most_common(1)[0][0]
+    if any(p.clean or p.refused for p in pages):
+        return None
+    return remembered
 
 
 def has_mojibake(text: str) -> bool:
@@ -154,17 +239,38 @@ def _decodes(body: bytes, codec: str) -> bool:
 def _detect(body: bytes) -> str:
     """Undeclared or wrongly declared legacy bytes: try the Arabic code pages first (our domain),
     pick the one whose high bytes come out as Arabic letters, else ask charset-normalizer."""
-    high = [b for b in body if b > 127][:4000]
-    best, best_ratio = "", 0.0
-    for codec in _SINGLE_BYTE_ARABIC:
-        try:
-            chars = bytes(high).decode(codec)
-        except UnicodeDecodeError:
-            continue  # ISO-8859-6 leaves many bytes unassigned, so windows-1256 text fails here
-        ratio = len(_ARABIC.findall(chars)) / max(1, len(chars))
-        if ratio > best_ratio:
-            best, best_ratio = codec, ratio
-    if best and best_ratio >= 0.8:
+    best = _arabic_codec(body)
+    if best:
         return best
     guess = from_bytes(body[:200_000]).best()
     return _codec(guess.encoding) if guess else "utf_8"
+
+
+def _arabic_codec(body: bytes) -> str | None:
+    """The Arabic code page whose high bytes come out as Arabic letters, if one clearly does."""
+    best, best_ratio = None, 0.0
+    for codec in _SINGLE_BYTE_ARABIC:
+        ratio = _arabic_share(body, codec)
+        if ratio > best_ratio:
+            best, best_ratio = codec, ratio
+    return best if best_ratio >= DETECT_MIN_ARABIC_SHARE else None
+
+
+def _high_bytes_in_words(body: bytes) -> bool:
+    """Whether the non-ASCII bytes come in runs, as the letters of Arabic words in a single-byte code
+    page do. Latin text has an accent here and there between ASCII letters ("Café crème"), and ISO-8859-6
+    maps most of those bytes to Arabic letters too, so the Arabic share alone would take it for Arabic."""
+    runs = _HIGH_RUN.findall(body, 0, 200_000)
+    total = sum(map(len, runs))
+    return total > 0 and sum(len(r) for r in runs if len(r) > 1) >= HIGH_RUN_SHARE * total
+
+
+def _arabic_share(body: bytes, codec: str) -> float:
+    """Share of Arabic letters among the (first 4,000) non-ASCII bytes of ``body`` read as ``codec``;
+    0 when they do not decode (ISO-8859-6 leaves many bytes unassigned: windows-1256 text fails)."""
+    high = bytes([b for b in body if b > 127][:4000])
+    try:
+        chars = high.decode(codec)
+    except UnicodeDecodeError:
+        return 0.0
+    return len(_ARABIC.findall(chars)) / len(chars) if chars else 0.0

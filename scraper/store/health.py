@@ -36,6 +36,7 @@ class SourceHealth:
     last_warning_class: str | None = None  # extraction_empty | extraction_drift
     last_warning: str | None = None
     validators_unreliable: bool = False
+    charset_fix: str | None = None  # the repair its pages need (mojibake:cp1252, charset:windows-1256)
 
     def as_dict(self) -> dict[str, object]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
@@ -91,5 +92,6 @@ def source_health(session: Session, names: list[str] | None = None, now: datetim
             articles_total=st.articles_total, items_per_day=round(len(recent) / WINDOW.days, 2),
             latency_p50_s=p50, latency_p95_s=p95, last_warning_class=st.last_warning_class,
             last_warning=st.last_warning, validators_unreliable=st.validators_unreliable,
+            charset_fix=st.charset_fix,
         ))
     return out
