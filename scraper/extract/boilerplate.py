@@ -13,7 +13,8 @@ DROP_TAGS = [
     "video", "audio", "map", "dialog", "menu", "label",
 ]
 _MAKER = LexborHTMLParser("")
-_DROP_IDS = frozenset(_MAKER.create_node(tag).tag_id for tag in DROP_TAGS)  # lexbor's standard tag ids are fixed
+# Tags that never hold story text, as lexbor's ids (fixed for standard tags); generic._Page drops them.
+JUNK_TAG_IDS = frozenset(_MAKER.create_node(tag).tag_id for tag in DROP_TAGS)
 _WORDS = (
     "comment", "share", "social", "related", "recommend", "newsletter", "subscribe", "promo",
     "advert", "sponsor", "cookie", "consent", "gdpr", "breadcrumb", "sidebar", "widget", "popup",
@@ -42,19 +43,6 @@ _PHRASES = re.compile(
     re.I,
 )
 _RIGHTS = "جميع الحقوق محفوظة"  # anywhere in the line
-
-
-def drop_junk_tags(tree: LexborHTMLParser) -> None:
-    """Remove tags that never hold story text (scripts, navigation, forms controls, media) from the
-    body. One walk in document order, then removal in reverse order so a junk element nested in
-    another is freed before its ancestor (never after, which would touch freed memory). Faster than
-    ``strip_tags``, which walks the whole document once per tag name."""
-    body = tree.body
-    if body is None:
-        return
-    doomed = [node for node in body.traverse() if node.tag_id in _DROP_IDS]
-    for node in reversed(doomed):
-        node.decompose()
 
 
 def is_widget(node: LexborNode, tag_id: int, teaser: bool) -> bool:

@@ -1,9 +1,9 @@
 """Generic article-body extractor on selectolax (lexbor): prune boilerplate, score text blocks by
 length, punctuation and link density, pick the densest container and keep its story paragraphs.
 
-Speed is a feature here (bench/extraction.py). After one C-level pass removes junk tags, a single
-walk over the remaining elements records, per element in document order, its tag, its parent, where
-its subtree ends, which block tags sit below it and how much link text it holds. Everything after
+Speed is a feature here (bench/extraction.py). One walk removes junk tags and records, per
+remaining element in document order, its tag, its parent, where its subtree ends, which block tags
+sit below it and how much link text it holds. Everything after
 that (which elements are text blocks, ancestor votes, containment, widget pruning) is arithmetic on
 those arrays. Per-node CSS queries are avoided on purpose: lexbor re-parses the selector on every
 call (~5-15 us each), which made per-block ``css_first("a")`` the single biggest cost before.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scraper.extract.boilerplate import drop_junk_tags, is_boilerplate_text, is_widget
+from scraper.extract.boilerplate import JUNK_TAG_IDS, is_boilerplate_text, is_widget
 
 PARA_BREAK = "\u2029"  # stands in for <br> so text() keeps line structure inside one block
 _INLINE = frozenset(
@@ -70,6 +70,12 @@ _BR_BIT = _BIT[_BR]
 _COMMENT = list(LexborHTMLParser("<body><!--c--></body>").body.traverse())[1].tag_id  # traverse() yields comments
 # Anchors are widgets only as teaser cards (checked from the arrays); comments never are.
 _NEVER_WIDGETS = frozenset({_A, _COMMENT})
+# Nodes the parser never gives children (void elements, comments): the walk does not open an
+# iterator on them.
+_CHILDLESS = frozenset(
+    {_COMMENT, *_tag_ids("area", "base", "br", "col", "hr", "img", "link", "meta", "param", "source", "track",
+                         "wbr").values()}
+)
 # Text blocks, mirroring the CSS this replaced: leaf blocks always; containers only when no block of
 # the listed kinds sits below them (their block children are blocks of their own).
 _LEAF_BLOCKS = frozenset(_IDS[t] for t in ("p", "pre", "h2", "h3", "h4", "h5", "h6"))
@@ -115,35 +121,49 @@ class _Units:
 
 class _Page:
     """The pruned body as arrays indexed by document order (index 0 is <body>). Comments are kept
-    as childless entries: filtering them out costs more than carrying them."""
+    as childless entries: filtering them out costs more than carrying them.
+
+    Built by one depth-first walk over element children (``iter()``) that removes junk subtrees as
+    it meets them, without entering them: the walk yields each parent directly, where a full
+    ``traverse()`` had to visit the ~680 elements of a typical body (most inside nav/header/footer)
+    to prune, then walk the ~250 left again and look every parent up by address."""
 
     __slots__ = ("below", "ends", "links", "nodes", "parents", "tags")
 
     def __init__(self, body: LexborNode) -> None:
-        # Comprehensions, not one loop with appends: this is the only per-element Python work.
-        nodes = list(body.traverse())
-        tags = [node.tag_id for node in nodes]
-        index_of = {node.mem_id: i for i, node in enumerate(nodes)}
-        get = index_of.get
-        parents = [get(node.parent.mem_id, 0) for node in nodes]
-        parents[0] = -1
-        count = len(nodes)
-        ends = list(range(1, count + 1))  # one past the last descendant
-        below = [0] * count  # bitmask of tracked tags among descendants (not the node itself)
-        links = [0] * count  # characters of link text in the subtree
-        for i in [i for i, tag in enumerate(tags) if tag == _A]:
-            links[i] = len(nodes[i].text(deep=True).strip())
+        nodes, tags, parents, ends, below, links = [body], [body.tag_id], [-1], [1], [0], [0]
         bit = _BIT.get
-        own = [bit(tag, 0) for tag in tags]
-        # Children come after their parent, so one backward sweep folds every subtree into its root.
-        # The last child is folded first and ends last, so it alone sets the parent's end.
-        for i in range(count - 1, 0, -1):
-            p = parents[i]
-            below[p] |= below[i] | own[i]
-            if links[i]:
-                links[p] += links[i]
-            if ends[p] == p + 1:
-                ends[p] = ends[i]
+        stack = [(0, body.iter())]  # (element, iterator over its children): the open path of the walk
+        push, pop = stack.append, stack.pop
+        while stack:
+            index, children = stack[-1]
+            for child in children:
+                tag = child.tag_id
+                if tag in JUNK_TAG_IDS:
+                    child.decompose()  # iter() already holds the next sibling, so this is safe
+                    continue
+                i = len(nodes)
+                nodes.append(child)
+                tags.append(tag)
+                parents.append(index)
+                ends.append(i + 1)
+                below.append(0)
+                links.append(0)
+                if tag in _CHILDLESS:
+                    below[index] |= bit(tag, 0)
+                    continue
+                push((i, child.iter()))
+                break
+            else:  # every child seen: the subtree is final, fold it into the parent
+                pop()
+                ends[index] = len(nodes)
+                tag = tags[index]
+                if tag == _A:  # read now, after the junk inside the link is gone
+                    links[index] += len(nodes[index].text(deep=True).strip())
+                parent = parents[index]
+                if parent >= 0:
+                    below[parent] |= below[index] | bit(tag, 0)
+                    links[parent] += links[index]
         self.nodes, self.tags, self.parents, self.ends, self.below, self.links = (
             nodes, tags, parents, ends, below, links
         )
@@ -154,7 +174,6 @@ def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
     body = tree.body
     if body is None:
         return []
-    drop_junk_tags(tree)
     page = _Page(body)
     units = _collect_units(page)
     if not units.index:
