@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import accumulate, chain, compress
+from itertools import accumulate, chain, compress, islice
+from typing import Any
 
 from scraper.match.query import Term
 from scraper.match.terms import continuation_readings, lookup_keys, readings, stem_matches
@@ -39,7 +40,13 @@ MATCH_TOKEN_RE = re.compile(
     TOKEN_RE.pattern.replace(_ARABIC_CLASS_END, "\u0640\u200c\u200d\ufb50-\ufdff\ufe70-\ufeff]+", 1)
 )
 _finditer = MATCH_TOKEN_RE.finditer
-MEMO_LIMIT = 300_000  # entries per memo; a long-running daemon sees an open vocabulary
+# Entries per memo. A long-running daemon sees an open vocabulary (names, numbers, typos), so every
+# memo reaches its limit within days and then stays there: the limit IS its steady-state memory.
+# Measured with an open Arabic vocabulary (bench/soak.py --cache-caps): _chunks plus _memo at 300,000
+# each held 36 MiB (plus the token strings, shared with normalize_token's LRU), 100,000 hold 13.5 MiB;
+# the daemon itself is ~100 MB. A full memo drops its older half, not everything, so the recently seen
+# (mostly the frequent) tokens stay warm.
+MEMO_LIMIT = 100_000
 _PLAIN: ChunkInfo = ()
 
 
@@ -97,7 +104,7 @@ class TermIndex:
             singles = tuple(t for t in tids if t not in self._more)
             found = (singles, tuple((t, self._more[t]) for t in tids if t in self._more))
         if len(self._memo) >= MEMO_LIMIT:
-            self._memo.clear()
+            drop_oldest_half(self._memo)
         self._memo[token] = found
         return found
 
@@ -107,7 +114,7 @@ class TermIndex:
         starts = tuple(memo[t] if t in memo else self._learn(t) for t, _, _ in toks)
         info = _PLAIN if len(starts) == 1 and not starts[0] else (len(starts), starts)
         if len(self._chunks) >= MEMO_LIMIT:
-            self._chunks.clear()
+            drop_oldest_half(self._chunks)
         self._chunks[chunk] = info
         return info
 
@@ -116,7 +123,7 @@ class TermIndex:
         toks = self._chunk_toks.get(chunk)
         if toks is None:
             if len(self._chunk_toks) >= MEMO_LIMIT:
-                self._chunk_toks.clear()
+                drop_oldest_half(self._chunk_toks)
             toks = self._chunk_toks[chunk] = _tokens_of(chunk)
         return toks
 
@@ -206,9 +213,17 @@ class TermIndex:
                     if stem_matches(stem, article, self.terms[tid].words[k]):
                         found.add((tid, k))
         if len(self._later_memo) >= MEMO_LIMIT:
-            self._later_memo.clear()
+            drop_oldest_half(self._later_memo)
         result = self._later_memo[token] = frozenset(found)
         return result
+
+
+def drop_oldest_half(memo: dict[str, Any]) -> None:
+    """Forget the older half of ``memo`` (dicts keep insertion order). Not an LRU: a hit would have
+    to move its entry, and the warm scan reads the memo with a C-level ``map`` that cannot. A frequent
+    token dropped here is simply learned again on its next occurrence, once per half-fill."""
+    for key in list(islice(memo, len(memo) // 2)):
+        del memo[key]
 
 
 def _tokens_of(chunk: str) -> ChunkTokens:
