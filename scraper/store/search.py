@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, Row
 from sqlmodel import col
 
-from scraper.store.search_fts import positional_toks, prefilter, prune
+from scraper.store.search_fts import Filter, has_positions, positional_toks, prefilter, prune
+from scraper.store.search_pg import positional_clause
 from scraper.store.search_results import Cursor, SearchPage, SearchResult, decode_cursor, encode_cursor, iso
 from scraper.store.search_sql import (
     Filters,
@@ -132,6 +133,13 @@ def _add_outlets(conn: Connection, page: SearchPage) -> None:
         r.outlets = counts.get(r.story_id, 1) if r.story_id is not None else 1
 
 
+def _fulltext(conn: Connection, flt: Filter) -> ColumnElement[bool]:
+    if conn.dialect.name != "sqlite":
+        return positional_clause(conn, flt) if has_positions(flt) else fulltext_clause("postgresql", flt)
+    flt = prune(flt, present_spellings(conn, positional_toks(flt)))
+    return fulltext_clause("sqlite", flt, sqlite_is_dense(conn, flt))
+
+
 def _check_args(query: str, sort: str, limit: int) -> None:
     if len(query) > MAX_QUERY_CHARS:
         raise ValueError(f"query is longer than {MAX_QUERY_CHARS} characters")
@@ -156,11 +164,8 @@ def search_articles(engine: Engine, query: str, *, source: str | None = None, ru
     where = filter_clauses(Filters(source, rule, story_id, language, since, until))
     with engine.connect() as conn:
         flt = prefilter(parsed.root) if parsed is not None else None
-        if flt is not None and conn.dialect.name == "sqlite":
-            flt = prune(flt, present_spellings(conn, positional_toks(flt)))
         if flt is not None:
-            dense = conn.dialect.name == "sqlite" and sqlite_is_dense(conn, flt)
-            where.append(fulltext_clause(conn.dialect.name, flt, dense))
+            where.append(_fulltext(conn, flt))
         s = _Search(conn, where, verify)
         page = (_by_date if sort == "date" else _by_relevance)(s, limit, start, stories)
         if stories:

@@ -7,14 +7,14 @@ spellings the matcher's proclitic readings accept (see scraper/match/terms.py):
 ``(و|ف)?(ب|ك|ل)?(ال)?`` before the base, with ل + ال written لل. Plain words are exact tokens
 (cheap lookups); nisba terms (ending in ي) and ``prefix*`` terms become prefix queries.
 
-Phrases and NEAR are positional on SQLite (FTS5 ``detail=full``): a phrase is the OR of FTS5
-phrases over the spellings of its words (clitics on the first word, only the article on later
-ones, as the matcher reads them), and NEAR is the OR of FTS5 NEAR groups over the spellings of its
-operands. Without positions almost every candidate of a common-word phrase is rejected by the
-matcher, which made phrases and NEAR 10-30x slower than a word. PostgreSQL gets the same words as
-an AND (see :func:`flat`): its tsvector positions do not follow the matcher's tokens (the title is
-parsed by PostgreSQL, hyphenated words add positions, positions stop at 16,383 and 256 per
-word), so a tsquery phrase could reject an article the matcher accepts.
+Phrases and NEAR are positional on both databases. SQLite (FTS5 ``detail=full``): a phrase is the
+OR of FTS5 phrases over the spellings of its words (clitics on the first word, only the article on
+later ones, as the matcher reads them), and NEAR is the OR of FTS5 NEAR groups over the spellings of
+its operands. PostgreSQL: a tsquery phrase (``<->``) whose slots are ORs of spellings, and NEAR as
+the OR of ``<g>`` phrases for every gap up to the distance in both orders (:func:`to_tsquery`);
+scraper/store/search_pg.py covers the articles whose tsvector positions may not be the matcher's.
+Without positions almost every candidate of a common-word phrase is rejected by the matcher, which
+made phrases and NEAR 10-30x slower than a word.
 
 NOT and anything under it impose no constraint, so a NOT-only query has no prefilter (``None``).
 """
@@ -181,6 +181,32 @@ def prune(f: Filter, present: set[Tok]) -> Filter:
     return f
 
 
+def has_positions(f: Filter) -> bool:
+    """Does ``f`` hold a phrase or NEAR group anywhere?"""
+    if isinstance(f, Seq | Close):
+        return True
+    return isinstance(f, AllOf | AnyOf) and any(has_positions(c) for c in f.children)
+
+
+def _slot_cores(slot: tuple[Tok, ...]) -> set[str]:
+    """Substrings such that every token one of ``slot``'s spellings matches contains one of them:
+    the shortest spelling when the others contain it (the base under its clitics), else each."""
+    texts = {t.text for t in slot}
+    core = min(texts, key=len)
+    return {core} if all(core in t for t in texts) else texts
+
+
+def positional_cores(f: Filter) -> set[str]:
+    """The cores of every phrase and NEAR slot (see :func:`_slot_cores`)."""
+    if isinstance(f, Seq):
+        return set().union(*(_slot_cores(slot) for slot in f.slots))
+    if isinstance(f, Close):
+        return set().union(*(positional_cores(s) for op in f.operands for s in op))
+    if isinstance(f, AllOf | AnyOf):
+        return set().union(*(positional_cores(c) for c in f.children))
+    return set()
+
+
 # -- SQLite FTS5 -------------------------------------------------------------------------------------
 
 def _fts_tok(t: Tok) -> str:
@@ -254,13 +280,76 @@ def to_fts5(f: Filter) -> str:
 
 # -- PostgreSQL tsquery ------------------------------------------------------------------------------
 
-def to_tsquery(f: Filter) -> str:
+# A NEAR pair becomes 2 x distance phrase clauses per pair of operand alternatives; past this many
+# the pair is loosened to an AND of its two operands (each still a phrase).
+MAX_TS_CLAUSES = 64
+
+
+def _ts_tok(t: Tok) -> str:
+    lexeme = t.text.replace("\\", "\\\\").replace("'", "''")
+    return f"'{lexeme}'" + (":*" if t.prefix else "")
+
+
+def _ts_slot(slot: tuple[Tok, ...]) -> str:
+    return _ts_tok(slot[0]) if len(slot) == 1 else "(" + " | ".join(_ts_tok(t) for t in slot) + ")"
+
+
+def _ts_seq(seq: Seq) -> str:
+    """A tsquery phrase: each slot an OR of single lexemes (all of width 0, which PostgreSQL's
+    phrase operator handles; an OR of alternatives of different widths it does not)."""
+    text = " <-> ".join(_ts_slot(slot) for slot in seq.slots)
+    return text if len(seq.slots) == 1 else "(" + text + ")"
+
+
+def _may_share_token(a: Tok, b: Tok) -> bool:
+    if a.prefix and b.text.startswith(a.text):
+        return True
+    return (b.prefix and a.text.startswith(b.text)) or a.text == b.text
+
+
+def _may_overlap(x: Seq, y: Seq) -> bool:
+    """Could one token serve both operands (the matcher lets NEAR operands overlap)?"""
+    return any(_may_share_token(a, b) for sx in x.slots for a in sx for sy in y.slots for b in sy)
+
+
+def _ts_near_pair(xs: tuple[Seq, ...], ys: tuple[Seq, ...], distance: int) -> str:
+    """Operand X within ``distance`` of Y, as the matcher counts it: disjoint occurrences with
+    start(later) - end(earlier) = g for g in 1..distance, in either order (PostgreSQL's ``<g>``
+    is exactly that gap); overlapping occurrences (the same word in both, possible only when their
+    spellings can coincide) are an AND of the two."""
+    if len(xs) * len(ys) * 2 * distance > MAX_TS_CLAUSES:
+        return f"({_ts_any(xs)} & {_ts_any(ys)})"
+    clauses: list[str] = []
+    for x in xs:
+        for y in ys:
+            tx, ty = _ts_seq(x), _ts_seq(y)
+            clauses += [f"{a} <{g}> {b}" for g in range(1, distance + 1) for a, b in ((tx, ty), (ty, tx))]
+            if _may_overlap(x, y):
+                clauses.append(f"{tx} & {ty}")
+    return "(" + " | ".join(clauses) + ")"
+
+
+def _ts_any(seqs: tuple[Seq, ...]) -> str:
+    return _ts_seq(seqs[0]) if len(seqs) == 1 else "(" + " | ".join(_ts_seq(s) for s in seqs) + ")"
+
+
+def _ts_close(c: Close) -> str:
+    """NEAR with three or more operands: each paired with the first (looser; see :func:`_fts_close`)."""
+    pairs = [_ts_near_pair(c.operands[0], op, c.distance) for op in c.operands[1:]]
+    return pairs[0] if len(pairs) == 1 else "(" + " & ".join(pairs) + ")"
+
+
+def to_tsquery(f: Filter, positional: bool = True) -> str:
     """tsquery text, cast directly (no parser): the tokens are already in the normalized form.
-    Positional filters are flattened first (see the module docstring)."""
-    f = flat(f)
+    Phrases use ``<->`` and NEAR ``<g>`` (see :func:`_ts_near_pair`); ``positional=False`` gives
+    the same filter with positions flattened to ANDs."""
+    if not positional:
+        f = flat(f)
     if isinstance(f, Tok):
-        lexeme = f.text.replace("\\", "\\\\").replace("'", "''")
-        return f"'{lexeme}'" + (":*" if f.prefix else "")
-    assert isinstance(f, AllOf | AnyOf)
+        return _ts_tok(f)
+    if isinstance(f, Seq):
+        return _ts_seq(f)
+    if isinstance(f, Close):
+        return _ts_close(f)
     joiner = " & " if isinstance(f, AllOf) else " | "
-    return "(" + joiner.join(to_tsquery(c) for c in f.children) + ")"
+    return "(" + joiner.join(to_tsquery(c, positional) for c in f.children) + ")"

@@ -5,19 +5,24 @@ databases, so the two databases return the same articles and a search agrees wit
 
 from __future__ import annotations
 
+import random
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete
-from sqlmodel import select
+from sqlalchemy import Engine, delete, text
+from sqlmodel import col, select
 
 from scraper.errors import QuerySyntaxError
 from scraper.match.matcher import match_query
-from scraper.normalize.text import normalize_document, normalize_text
+from scraper.match.query import parse_query
+from scraper.normalize.text import normalize_document, normalize_text, tokenize
 from scraper.store import search as search_mod
+from scraper.store import search_pg
 from scraper.store.db import make_engine, session
 from scraper.store.search import search_articles
+from scraper.store.search_fts import prefilter, to_tsquery
 from scraper.store.tables import Article, RuleMatch, Story
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -60,7 +65,7 @@ def add_article(engine: Engine, i: int, source: str, title: str, paragraphs: lis
     body = "\n".join(paragraphs)
     with session(engine) as s:
         art = Article(url_hash=f"h{i}", url=f"https://{source}.example/a/{i}", canonical_url=f"https://{source}.example/a/{i}",
-                      source=source, title=title, body=body, title_norm=normalize_text(title),
+                      source=source, title=title, body=body, title_norm=" ".join(tokenize(title)),
                       body_norm=normalize_document(paragraphs), language=language, content_hash=f"c{i}",
                       story_id=story_id, published_at=published_at, fetched_at=T0 + timedelta(days=30))
         s.add(art)
@@ -122,6 +127,7 @@ def test_every_query_returns_what_the_matcher_fires_on(engine: Engine, ids: list
 VOCAB = ["الاتفاق", "بالاتفاق", "والاتفاق", "للاتفاق", "اتفاق", "النووي", "نووي", "النووية", "الإيرانية", "إيراني",
          "الإيرانيين", "روسيا", "وروسيا", "لروسيا", "إيران", "وإيران", "قال", "في", "مع", "2024", "فيينا", "بفيينا",
          "الليل", "لليل", "وزير", "الصحة", "والصحة",
+         "بإيران", "فبروسيا", "للاتفاق",
          "قال في فيينا", "بالاتفاق النووي الإيراني", "في الليل", "روسيا إيران", "وزير الصحة"]  # whole phrases too
 GEN_QUERIES = [
     '"الاتفاق النووي"', '"اتفاق نووي"', '"الاتفاق الإيراني"', '"إيراني الاتفاق"', '"روسيا إيران"', '"وزير الصحة"',
@@ -129,18 +135,15 @@ GEN_QUERIES = [
     "روسيا NEAR/3 إيران", "روسيا NEAR/2 إيران NEAR/2 فيينا", '"الاتفاق النووي" NEAR/2 روسيا',
     "(روسيا OR إيران) NEAR/1 (فيينا OR الليل)", "إيراني NEAR/4 الصحة", "الليل NEAR/1 2024", "اتفاق* NEAR/2 نووي",
     'title:"روسيا إيران"', 'body:(فيينا NEAR/1 قال)', '"روسيا وإيران" OR قال NEAR/1 مع', "وزير NEAR/5 الصحة NOT الليل",
+    # operands that can be the same word (the matcher lets them overlap), a distance past the
+    # tsquery expansion cap, prefixes in NEAR
+    "روسيا NEAR/1 روسيا", '"روسيا إيران" NEAR/1 إيران', "روسيا NEAR/40 فيينا", '"بروسيا إيران"',
+    "نوو* NEAR/3 إيران*",
 ]
 
 
 def test_phrases_and_near_never_miss_a_match(engine: Engine) -> None:
-    import random
-
-    rnd = random.Random(11)
-    arts = []
-    for i in range(200):
-        title = " ".join(rnd.choices(VOCAB, k=rnd.randint(2, 6)))
-        paras = [" ".join(rnd.choices(VOCAB, k=rnd.randint(3, 14))) + "." for _ in range(rnd.randint(1, 3))]
-        arts.append((add_article(engine, i, "gen", title, paras, published_at=T0 + timedelta(minutes=i)), title, paras))
+    arts = _generated(engine, 200, seed=11)
     for q in GEN_QUERIES:
         want = sorted((a for a, t, p in arts if match_query(q, t, p) is not None), reverse=True)
         assert [r.id for r in search_articles(engine, q, limit=200).results] == want, q
@@ -254,9 +257,120 @@ def test_bad_input(engine: Engine) -> None:
 
 
 def test_dense_plan_returns_the_same(engine: Engine, ids: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
-    """SQLite walks the date index when the prefilter hits many articles; results must not change."""
+    """Both databases walk the date index when the prefilter hits many articles; results must not change."""
     from scraper.store import search_sql
 
     monkeypatch.setattr(search_sql, "DENSE", 1)
+
+    monkeypatch.setattr(search_pg, "DENSE", 1)  # PostgreSQL: the date walk instead of the hits by id
     for q in QUERIES:
         assert [r.id for r in search_articles(engine, q, limit=50).results] == brute_force(q, ids), q
+
+
+def _generated(engine: Engine, n: int, seed: int) -> list[tuple[int, str, list[str]]]:
+    rnd = random.Random(seed)
+    arts = []
+    for i in range(n):
+        title = " ".join(rnd.choices(VOCAB, k=rnd.randint(2, 6)))
+        paras = [" ".join(rnd.choices(VOCAB, k=rnd.randint(3, 14))) + "." for _ in range(rnd.randint(1, 3))]
+        arts.append((add_article(engine, i, "gen", title, paras, published_at=T0 + timedelta(minutes=i)), title, paras))
+    return arts
+
+
+CLITIC_QUERIES = [*GEN_QUERIES, '"وروسيا إيران"', '"بإيران"', "بإيران NEAR/2 روسيا", "إيران NEAR/3 وروسيا",
+                  "إيراني* NEAR/2 الاتفاق", "فيين* NEAR/1 قال", "(بروسيا OR لروسيا) NEAR/4 الاتفاق"]
+
+
+def test_postgresql_and_sqlite_agree_on_phrases_near_and_prefixes(sqlite_url: str, pg_url: str) -> None:
+    """The same articles on both databases: every phrase, NEAR and prefix query returns the same
+    articles on each, and exactly what the matcher fires on (so no true match is lost on either)."""
+    engines = [make_engine(sqlite_url), make_engine(pg_url)]
+    try:
+        arts = [_generated(e, 150, seed=5) for e in engines]
+        assert [a for a, _, _ in arts[0]] == [a for a, _, _ in arts[1]]  # same ids on both
+        for q in CLITIC_QUERIES:
+            want = sorted((a for a, t, p in arts[0] if match_query(q, t, p) is not None), reverse=True)
+            got = [[r.id for r in search_articles(e, q, limit=200).results] for e in engines]
+            assert got[0] == want, f"sqlite: {q}"
+            assert got[1] == want, f"postgresql: {q}"
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def _positional_hits(engine: Engine, query: str) -> set[int]:
+    """Articles the tsquery phrase/NEAR test alone accepts (without the words-only fallback)."""
+    flt = prefilter(parse_query(query).root)
+    assert flt is not None
+    sql = text("SELECT id FROM articles WHERE search_tsv @@ CAST(:q AS tsquery)").bindparams(q=to_tsquery(flt))
+    with engine.connect() as conn:
+        return set(conn.execute(sql).scalars())
+
+
+# Where PostgreSQL's tsvector positions differ from the matcher's tokens: (query, title, paragraphs)
+POSITION_LIMITS = [
+    # a lexeme keeps only its first 255 positions: the phrase sits at the 301st روسيا
+    ('"روسيا إيران"', "تقرير", ["وروسيا قالت " * 300 + "وروسيا إيران وقعتا."]),
+    ("روسيا NEAR/2 إيران", "تقرير", ["روسيا في " * 300 + "قالت روسيا اليوم وإيران."]),
+    # positions stop at 16,383: everything after shares the last one
+    ('"الاتفاق النووي"', "تقرير", ["قال " * 17_000 + "بالاتفاق النووي."]),
+    # × splits 4×4 into two lexemes: the matcher's gap of 2 is 3 for PostgreSQL
+    ("سيارة NEAR/2 رباعية", "سيارات", ["سيارة 4×4 رباعية الدفع."]),
+    # ۽ splits the token that the prefix نفط* matches, so the phrase's words are not adjacent
+    ("نفط* NEAR/1 إيران", "نفط", ["صادرات نفط۽ي إيران."]),
+]
+
+
+def test_postgresql_positions_that_differ_from_the_matcher_lose_nothing(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    try:
+        arts = [add_article(engine, i, "limits", title, paras, published_at=T0 + timedelta(minutes=i))
+                for i, (_, title, paras) in enumerate(POSITION_LIMITS)]
+        for art, (q, title, paras) in zip(arts, POSITION_LIMITS, strict=True):
+            assert match_query(q, title, paras) is not None, q  # the matcher accepts it ...
+            assert art not in _positional_hits(engine, q), q  # ... the tsquery alone would miss it ...
+            want = [a for a, (_, t, p) in zip(arts, POSITION_LIMITS, strict=True) if match_query(q, t, p) is not None]
+            assert [r.id for r in search_articles(engine, q).results] == want[::-1], q  # ... the search does not
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_prefilter_uses_positions(pg_url: str) -> None:
+    """Both words in 40 articles, adjacent in one: only that one is a candidate (the words-only
+    prefilter handed all 40 to the matcher)."""
+    engine = make_engine(pg_url)
+    try:
+        for i in range(40):
+            body = "الاتفاق النووي الجديد." if i == 7 else "الاتفاق الجديد مع البرنامج النووي."
+            add_article(engine, i, "pos", "خبر", [body], published_at=T0 + timedelta(minutes=i))
+        for q in ('"الاتفاق النووي"', "الاتفاق NEAR/1 النووي"):
+            flt = prefilter(parse_query(q).root)
+            assert flt is not None
+            with engine.connect() as conn:
+                clause = search_pg.positional_clause(conn, flt)
+                hits = conn.execute(select(col(Article.id)).where(clause)).scalars().all()
+            assert len(hits) == 1, q
+    finally:
+        engine.dispose()
+
+
+def test_split_chars_cover_what_the_server_splits(pg_url: str) -> None:
+    """Every character that PostgreSQL's parser splits one of our tokens at is in SPLIT_CHARS."""
+    samples: list[tuple[str, str]] = []
+    for code in [*range(0x20, 0x0900), *range(0x1E00, 0x2100)]:
+        c = chr(code)
+        for ctx in ("ب{}ب", "a{}a", "5{}5"):
+            toks = tokenize(ctx.format(c))
+            if len(toks) == 1:
+                samples.append((c, toks[0]))
+    engine = make_engine(pg_url)
+    try:
+        sql = text("SELECT c, to_tsvector('simple', tok)::text FROM unnest(CAST(:c AS text[]), CAST(:t AS text[])) "
+                   "AS s(c, tok)").bindparams(c=[c for c, _ in samples], t=[t for _, t in samples])
+        with engine.connect() as conn:
+            rows = conn.execute(sql).all()
+    finally:
+        engine.dispose()
+    split = {c for (c, tok), (_, vec) in zip(samples, rows, strict=True) if vec != f"'{tok}':1"}
+    assert split, "nothing splits: the check would prove nothing on this server"
+    assert {c for c in split if not re.fullmatch(search_pg.SPLIT_CHARS, c)} == set()
