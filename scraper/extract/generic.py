@@ -128,11 +128,13 @@ class _Page:
     ``traverse()`` had to visit the ~680 elements of a typical body (most inside nav/header/footer)
     to prune, then walk the ~250 left again and look every parent up by address."""
 
-    __slots__ = ("below", "ends", "links", "nodes", "parents", "tags")
+    __slots__ = ("below", "blocks", "ends", "links", "mixed", "nodes", "parents", "tags")
 
     def __init__(self, body: LexborNode) -> None:
         nodes, tags, parents, ends, below, links = [body], [body.tag_id], [-1], [1], [0], [0]
-        bit = _BIT.get
+        blocks: list[int] = []  # text blocks: the subtree holds none of the tags that disqualify them
+        mixed: list[int] = []  # other containers that may hold text of their own
+        bit, blockers = _BIT.get, _UNIT_BLOCKERS
         stack = [(0, body.iter())]  # (element, iterator over its children): the open path of the walk
         push, pop = stack.append, stack.pop
         while stack:
@@ -160,6 +162,10 @@ class _Page:
                 tag = tags[index]
                 if tag == _A:  # read now, after the junk inside the link is gone
                     links[index] += len(nodes[index].text(deep=True).strip())
+                elif (blocked_by := blockers.get(tag)) is not None and not below[index] & blocked_by:
+                    blocks.append(index)
+                elif tag in _MIXED:
+                    mixed.append(index)
                 parent = parents[index]
                 if parent >= 0:
                     below[parent] |= below[index] | bit(tag, 0)
@@ -167,6 +173,8 @@ class _Page:
         self.nodes, self.tags, self.parents, self.ends, self.below, self.links = (
             nodes, tags, parents, ends, below, links
         )
+        blocks.sort()  # found when their subtree closed; document order from here on
+        self.blocks, self.mixed = blocks, mixed
 
 
 def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
@@ -187,19 +195,14 @@ def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
 
 
 def _collect_units(page: _Page) -> _Units:
-    nodes, tags, below, links = page.nodes, page.tags, page.below, page.links
-    candidates = [i for i, tag in enumerate(tags) if tag in _TEXTUAL]
-    blockers = _UNIT_BLOCKERS
-    blocks = [i for i in candidates if (b := blockers.get(tags[i])) is not None and not below[i] & b]
+    nodes, links, blocks = page.nodes, page.links, page.blocks
     raws = [nodes[i].text(deep=True) for i in blocks]
     lines = [" ".join(raw.split()) if raw else "" for raw in raws]
     kept = [at for at, line in enumerate(lines) if line]  # empty blocks (image wrappers, spacers)
     index = [blocks[at] for at in kept]
     text = [raws[at] for at in kept]
     line = [lines[at] for at in kept]
-    is_block = set(blocks)
-    mixed = [found for i in candidates
-             if tags[i] in _MIXED and i not in is_block and (found := _mixed_block(nodes[i], i)) is not None]
+    mixed = [found for i in page.mixed if (found := _mixed_block(nodes[i], i)) is not None]
     if not mixed:  # the usual case: no sorting, no tuples
         return _Units(index, text, line, [len(x) for x in line], [links[i] for i in index], [False] * len(index))
     found = sorted([*zip(index, text, line, [len(x) for x in line], [links[i] for i in index],
