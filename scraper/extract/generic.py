@@ -197,7 +197,7 @@ def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
 def _collect_units(page: _Page) -> _Units:
     nodes, links, blocks = page.nodes, page.links, page.blocks
     raws = [nodes[i].text(deep=True) for i in blocks]
-    lines = [" ".join(raw.split()) if raw else "" for raw in raws]
+    lines = [_normalise(raw) for raw in raws]
     kept = [at for at, line in enumerate(lines) if line]  # empty blocks (image wrappers, spacers)
     index = [blocks[at] for at in kept]
     text = [raws[at] for at in kept]
@@ -208,6 +208,17 @@ def _collect_units(page: _Page) -> _Units:
     found = sorted([*zip(index, text, line, [len(x) for x in line], [links[i] for i in index],
                          [False] * len(index), strict=True), *mixed])  # mixed blocks go back into document order
     return _Units(*map(list, zip(*found, strict=True)))
+
+
+def _normalise(raw: str) -> str:
+    """``" ".join(raw.split())``, without splitting text that is already normal (two blocks in
+    three): isprintable() is false for every whitespace character but the ASCII space."""
+    if raw.isprintable():
+        if "  " not in raw and raw[:1] != " " and raw[-1:] != " ":
+            return raw
+    elif not raw or raw.isspace():
+        return ""
+    return " ".join(raw.split())
 
 
 def _mixed_block(node: LexborNode, index: int) -> tuple[int, str, str, int, int, bool] | None:
