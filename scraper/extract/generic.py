@@ -3,10 +3,10 @@ length, punctuation and link density, pick the densest container and keep its st
 
 Speed is a feature here (bench/extraction.py). One walk removes junk tags and records, per
 remaining element in document order, its tag, its parent, where its subtree ends, which block tags
-sit below it and how much link text it holds. Everything after
-that (which elements are text blocks, ancestor votes, containment, widget pruning) is arithmetic on
-those arrays. Per-node CSS queries are avoided on purpose: lexbor re-parses the selector on every
-call (~5-15 us each), which made per-block ``css_first("a")`` the single biggest cost before.
+sit below it and how much link text it holds. Everything after that (which elements are text
+blocks, ancestor votes, containment, widget pruning) is arithmetic on those arrays. Per-node CSS
+queries are avoided on purpose: lexbor re-parses the selector on every call (~5-15 us each), which
+made per-block ``css_first("a")`` the single biggest cost before.
 """
 
 from __future__ import annotations
