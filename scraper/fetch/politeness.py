@@ -129,6 +129,9 @@ class RobotsCache:
         if len(self._entries) >= MAX_HOSTS:
             now = time.monotonic()
             self._entries = {k: e for k, e in self._entries.items() if e.expires > now}
+            # The locks too: one per host ever seen would grow for as long as the daemon runs. A lock
+            # in use (this one included) stays; a waiter on a dropped one only costs a second fetch.
+            self._locks = {k: lk for k, lk in self._locks.items() if lk.locked() or k in self._entries}
         entry = _RobotsEntry(parser, time.monotonic() + ttl)
         self._entries[key] = entry
         return entry
