@@ -317,6 +317,8 @@ class SQLiteTarget(Target):
     def sizes(self) -> dict[str, int]:
         db = sqlite3.connect(self.path)
         out = {"(file)": self.path.stat().st_size}
+        # A migration that recreates a table leaves the old pages free inside the file until VACUUM.
+        out["(free)"] = db.execute("PRAGMA freelist_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
         try:
             for name, size in db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
                 out[name] = size
@@ -343,6 +345,18 @@ class SQLiteTarget(Target):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         self.stage.unlink(missing_ok=True)
+
+
+class SQLiteFile(SQLiteTarget):
+    """An SQLite database built earlier (``measure``): only reported on, never loaded or deleted."""
+
+    def __init__(self, path: Path) -> None:  # not SQLiteTarget.__init__: no upgrade, no load
+        self.name = f"SQLite file {path}"
+        self.path = path
+        self.url = f"sqlite:///{path}"
+
+    def drop(self) -> None:
+        pass
 
 
 class PostgresTarget(Target):
@@ -502,7 +516,7 @@ def _stats(ms: list[float]) -> str:
 # ---------------------------------------------------------------- driver
 
 def run(backend: str, n: int, revisions: list[str], anchor: bool, repeat: int, workers: int,
-        keep_dbs: bool) -> None:
+        keep_dbs: bool, upgrade_after: bool) -> None:
     global _SYNTH
     synth = _SYNTH = Synth()
     qrng = np.random.default_rng(SEED + 1)
@@ -560,32 +574,16 @@ def run(backend: str, n: int, revisions: list[str], anchor: bool, repeat: int, w
             print("anchor: in-memory StoryIndex.find at 1,000,000 (bench/stories.py scale, earlier run): "
                   "mean 5.299 ms, p50 5.949 ms, p99 14.411 ms")
         for db in dbs:
-            print(f"\n## {db.name}: {n:,} articles, {db.count('story_keys'):,} story_keys rows "
-                  f"(of {n * BANDS:,} band keys: an article repeating a key stores it once)")
-            print(f"plan: {db.plan()}")
-            sizes = db.sizes()
-            total = next(iter(sizes.values()))
-            print(f"on disk: {total / 2**20:,.0f} MiB ({total / n:,.0f} B/article); per object (MiB):")
-            print("  " + ", ".join(f"{k} {v / 2**20:,.1f}" for k, v in sizes.items() if v > 2**20 and k[0] != "("))
-            for rep in range(repeat):
-                res = json.loads(subprocess.run(
-                    [sys.executable, __file__, "lookup", db.url, str(qpath)], check=True, capture_output=True,
-                    text=True).stdout)
-                print(f"run {rep + 1} (load average {os.getloadavg()[0]:.1f}):")
-                for kind in ("copies", "unrelated"):
-                    r = res[kind]
-                    what = "found their story" if kind == "copies" else "found no story"
-                    print(f"  find_story, {kind:9}: {_stats(r['ms'])}; {r['right']}/{r['n']} {what}")
-                print(f"  index_article (42 rows, flush): {_stats(res['index_article']['ms'])}")
-                for kind, counts in res["candidates"].items():
-                    rows_, arts = sorted(c[0] for c in counts), sorted(c[1] for c in counts)
-                    print(f"  {kind:9} matched story_keys rows p50 {rows_[len(rows_) // 2]} p95 "
-                          f"{rows_[int(len(rows_) * 0.95)]} max {rows_[-1]}; distinct articles p50 "
-                          f"{arts[len(arts) // 2]} p95 {arts[int(len(arts) * 0.95)]} max {arts[-1]}")
-                print(f"  lookup process RSS: {res['rss_start_kib'] / 1024:.0f} MiB after imports and engine, "
-                      f"{res['rss_warm_kib'] / 1024:.0f} after warm-up, {res['copies']['rss_kib'] / 1024:.0f} / "
-                      f"{res['unrelated']['rss_kib'] / 1024:.0f} after the copies / unrelated lookups, "
-                      f"peak {res['rss_peak_kib'] / 1024:.0f} MiB")
+            report(db, n, qpath, repeat)
+            if upgrade_after:
+                from scraper.store.db import upgrade
+
+                t = time.perf_counter()
+                upgrade(db.url)  # what a user's `scraper migrate` does to a full window
+                print(f"\nupgraded {db.name} to head in {time.perf_counter() - t:.0f} s "
+                      f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+                db.name += " upgraded to head"
+                report(db, n, qpath, repeat)
     finally:
         if keep_dbs:
             print(f"kept: {', '.join(db.url for db in dbs)} and the queries in {tmp}", flush=True)
@@ -593,6 +591,37 @@ def run(backend: str, n: int, revisions: list[str], anchor: bool, repeat: int, w
             for db in dbs:
                 db.drop()
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(db: Target, n: int, qpath: Path, repeat: int) -> None:
+    """Row count, plan, sizes, then ``repeat`` fresh lookup processes on the database as it is."""
+    print(f"\n## {db.name}: {n:,} articles, {db.count('story_keys'):,} story_keys rows "
+          f"(of {n * BANDS:,} band keys: an article repeating a key stores it once)")
+    print(f"plan: {db.plan()}")
+    sizes = db.sizes()
+    total = next(iter(sizes.values()))
+    free = f", {sizes['(free)'] / 2**20:,.0f} MiB of it free pages" if sizes.get("(free)") else ""
+    print(f"on disk: {total / 2**20:,.0f} MiB ({total / n:,.0f} B/article{free}); per object (MiB):")
+    print("  " + ", ".join(f"{k} {v / 2**20:,.1f}" for k, v in sizes.items() if v > 2**20 and k[0] != "("))
+    for rep in range(repeat):
+        res = json.loads(subprocess.run(
+            [sys.executable, __file__, "lookup", db.url, str(qpath)], check=True, capture_output=True,
+            text=True).stdout)
+        print(f"run {rep + 1} (load average {os.getloadavg()[0]:.1f}):")
+        for kind in ("copies", "unrelated"):
+            r = res[kind]
+            what = "found their story" if kind == "copies" else "found no story"
+            print(f"  find_story, {kind:9}: {_stats(r['ms'])}; {r['right']}/{r['n']} {what}")
+        print(f"  index_article (42 rows, flush): {_stats(res['index_article']['ms'])}")
+        for kind, counts in res["candidates"].items():
+            rows_, arts = sorted(c[0] for c in counts), sorted(c[1] for c in counts)
+            print(f"  {kind:9} matched story_keys rows p50 {rows_[len(rows_) // 2]} p95 "
+                  f"{rows_[int(len(rows_) * 0.95)]} max {rows_[-1]}; distinct articles p50 "
+                  f"{arts[len(arts) // 2]} p95 {arts[int(len(arts) * 0.95)]} max {arts[-1]}")
+        print(f"  lookup process RSS: {res['rss_start_kib'] / 1024:.0f} MiB after imports and engine, "
+              f"{res['rss_warm_kib'] / 1024:.0f} after warm-up, {res['copies']['rss_kib'] / 1024:.0f} / "
+              f"{res['unrelated']['rss_kib'] / 1024:.0f} after the copies / unrelated lookups, "
+              f"peak {res['rss_peak_kib'] / 1024:.0f} MiB")
 
 
 def _anchor(index: object, copies: list, unrelated: list) -> None:
@@ -618,14 +647,25 @@ def main() -> None:
         p.add_argument("--repeat", type=int, default=2, help="lookup runs per database (the machine is noisy)")
         p.add_argument("--workers", type=int, default=1, help="processes making signatures while loading")
         p.add_argument("--keep", action="store_true", help="keep the databases (and print where) for inspection")
+        p.add_argument("--upgrade-after", action="store_true",
+                       help="after measuring, migrate each database to head (timed) and measure it again")
+    ms = sub.add_parser("measure", help="report on an SQLite file kept by --keep (e.g. after migrating it)")
+    ms.add_argument("path", type=Path)
+    ms.add_argument("queries", type=Path)
+    ms.add_argument("--n", type=int, default=1_000_000)
+    ms.add_argument("--repeat", type=int, default=2)
     lk = sub.add_parser("lookup")
     lk.add_argument("url")
     lk.add_argument("queries")
     args = ap.parse_args()
     if args.cmd == "lookup":
         cmd_lookup(args.url, args.queries)
+    elif args.cmd == "measure":
+        print(f"# measure, load average {os.getloadavg()[0]:.1f}")
+        report(SQLiteFile(args.path), args.n, args.queries, args.repeat)
     else:
-        run(args.cmd, args.n, args.revisions.split(","), args.anchor, args.repeat, args.workers, args.keep)
+        run(args.cmd, args.n, args.revisions.split(","), args.anchor, args.repeat, args.workers, args.keep,
+            args.upgrade_after)
 
 
 if __name__ == "__main__":
