@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -117,7 +118,7 @@ async def refresh_source(rt: Runtime, source: Source, now: datetime | None = Non
     try:
         result = await rt.fetcher.fetch(source.url, etag=None if unconditional else state.etag,
                                         last_modified=None if unconditional else state.last_modified,
-                                        allow_private=source.allow_private)
+                                        allow_private=_private_hosts(source))
         report.unconditional = unconditional
         if result.not_modified:
             report.outcome = "not_modified"
@@ -181,7 +182,7 @@ async def _list_items(rt: Runtime, source: Source, result: FetchResult, now: dat
     sitemap = await _off_loop(len(body), parse_sitemap, body, result.url, now)
     items = list(sitemap.items)
     for child in sitemap.child_sitemaps[:MAX_CHILD_SITEMAPS]:
-        child_result = await rt.fetcher.fetch(child, allow_private=source.allow_private)
+        child_result = await rt.fetcher.fetch(child, allow_private=_private_hosts(source))
         child_map = await _off_loop(len(child_result.content), parse_sitemap, child_result.content,
                                     child_result.url, now)
         items.extend(child_map.items)
@@ -215,6 +216,13 @@ def _page_links(source: Source, body: bytes, url: str, ctype: str | None,
                 charset_fix: str | None) -> tuple[list[FeedItem], DecodedPage]:
     page = decode_page(body, ctype, charset_fix)
     return parse_listing(page.text, url, source.selectors.links or "a").items, page
+
+
+def _private_hosts(source: Source) -> frozenset[str]:
+    """The hosts a source's ``allow_private`` trusts: its own. Its feed's links and redirects to other
+    hosts get the public-address check like any other source's."""
+    host = urlsplit(source.url).hostname if source.allow_private else None
+    return frozenset({host.lower()}) if host else frozenset()
 
 
 def _wants_unconditional(state: SourceState, now: datetime) -> bool:
@@ -321,7 +329,7 @@ async def _fetch_article(rt: Runtime, source: Source, item: FeedItem, charset_fi
     The page is decoded with the source's remembered charset repair first; how it was decoded is
     appended to ``pages``, from which the pass settles what the source remembers next."""
     try:
-        result = await rt.fetcher.fetch(item.url, allow_private=source.allow_private)
+        result = await rt.fetcher.fetch(item.url, allow_private=_private_hosts(source))
         page = decode_page(result.content, result.headers.get("content-type"), charset_fix)
         if pages is not None:
             pages.append(page)

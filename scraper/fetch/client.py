@@ -121,9 +121,13 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                    allow_private: bool = False, check_robots: bool = True,
+                    allow_private: bool | frozenset[str] = False, check_robots: bool = True,
                     accept: str | None = None) -> FetchResult:
-        """GET ``url`` following up to max_redirects safe redirects. 304 when the validators match."""
+        """GET ``url`` following up to max_redirects safe redirects. 304 when the validators match.
+
+        ``allow_private``: True lets any URL resolve to a private address; a set of host names lets only
+        those hosts do so (a source trusted on its own intranet host is not thereby trusted to send the
+        daemon, by a link or a redirect, to any other private address)."""
         headers: dict[str, str] = {}
         if accept:
             headers["Accept"] = accept
@@ -131,25 +135,26 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        allow = allow_private or self.settings.allow_private_networks
+        allow: bool | frozenset[str] = True if self.settings.allow_private_networks else allow_private
         return await self._follow(url, headers, allow, self.settings.max_body_bytes, check_robots)
 
     async def _load_robots(self, robots_url: str, allow: bool) -> bytes:
         result = await self._follow(robots_url, {"Accept": "text/plain"}, allow, ROBOTS_MAX_BYTES, False)
         return result.content
 
-    async def _follow(self, url: str, headers: dict[str, str], allow: bool, max_bytes: int,
+    async def _follow(self, url: str, headers: dict[str, str], allow: bool | frozenset[str], max_bytes: int,
                       check_robots: bool) -> FetchResult:
         started = time.monotonic()
         deadline = _Deadline(self.settings.fetch_timeout)
         seen = {urldefrag(url).url}
         current = url
         for _hop in range(self.max_redirects + 1):
+            hop_allow = private_allowed(allow, current)  # per hop: a redirect may leave the trusted host
             async with deadline.running(current):
-                await check_url_safe(current, allow)
-            if check_robots and not await self._robots.allowed(current, allow):
+                await check_url_safe(current, hop_allow)
+            if check_robots and not await self._robots.allowed(current, hop_allow):
                 raise RobotsDisallowed(f"robots.txt of {urlsplit(current).hostname} disallows {current}", url)
-            answer = await self._hop(current, headers, allow, max_bytes, deadline)
+            answer = await self._hop(current, headers, hop_allow, max_bytes, deadline)
             if isinstance(answer, FetchResult):
                 answer.elapsed = time.monotonic() - started
                 return answer
@@ -191,6 +196,14 @@ class Fetcher:
         headers = dict(response.headers.items())
         return FetchResult(url=url, status=status, content=body, headers=headers, etag=headers.get("etag"),
                            last_modified=headers.get("last-modified"), elapsed=0.0)
+
+
+def private_allowed(allow: bool | frozenset[str], url: str) -> bool:
+    """Whether ``url`` may resolve to a private address under ``allow`` (True, False or trusted hosts)."""
+    if isinstance(allow, bool):
+        return allow
+    host = urlsplit(url).hostname
+    return host is not None and host.lower() in allow
 
 
 async def _read_body(response: httpx.Response, url: str, limit: int, truncate: bool = False) -> bytes:
