@@ -128,7 +128,9 @@ def test_disk_full_keeps_database_consistent_and_daemon_running(tmp_path: Path) 
     wave1 = make_articles(2, 5, seed=1)
     big = "، ".join(["كلمة طويلة في نص كبير يملأ القرص"] * 700)
     wave2 = [replace(a, slug=f"big-{a.slug}", paragraphs=(*a.paragraphs, big)) for a in make_articles(2, 20, seed=2)]
-    with _small_disk(tmp_path / "fs", 8) as mounted, NewsSite(wave1) as site:
+    # 16 MB: once the filler is gone, the second wave needs ~4 MB of database plus up to ~4 MB of WAL
+    # (SQLite checkpoints at 1,000 pages); 8 MB left the catch-up at the mercy of checkpoint timing.
+    with _small_disk(tmp_path / "fs", 16) as mounted, NewsSite(wave1) as site:
         db = tmp_path / "fs" / "full.db"
         db_url = f"sqlite:///{db}"
         upgrade(db_url)
