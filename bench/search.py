@@ -6,12 +6,19 @@ paragraphs each, dates over a year), inserted with the normalized forms the pipe
     .venv/bin/python bench/search.py --sizes 200000 --pg-size 50000 --ingest 20000
 
 Prints a Markdown table (p50/p95 per query kind, warm cache, first page of 20, newest first) and
-ingest rates with and without the search index.
+ingest rates with and without the search index, with the load average and an in-run anchor (the
+normalization of the paragraph pool, pure Python like the matcher) before and after, to compare
+runs on a shared machine.
+
+PostgreSQL is timed twice: as the load leaves it (the GIN index's pending list holds the last
+inserts, up to gin_pending_list_limit, and every index lookup scans it), then after VACUUM ANALYZE
+(what autovacuum does periodically on a live database).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -24,7 +31,7 @@ import psycopg
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from sqlalchemy import Engine, insert, text
 
-from scraper.normalize.text import is_arabic, normalize_document, normalize_text
+from scraper.normalize.text import is_arabic, normalize_document, tokenize
 from scraper.store.db import make_engine, upgrade
 from scraper.store.search import search_articles
 from scraper.store.search_verify import make_verifier
@@ -62,7 +69,7 @@ def rows(pool: list[tuple[str, str]], n: int, start: int, rnd: random.Random) ->
         picks = rnd.sample(pool, rnd.randint(3, 8))
         title = " ".join(picks[0][0].split()[:10])
         out.append({"url_hash": f"h{i}", "url": f"https://bench.example/{i}", "canonical_url": f"https://bench.example/{i}",
-                    "source": f"src{i % 20}", "title": title, "title_norm": normalize_text(title),
+                    "source": f"src{i % 20}", "title": title, "title_norm": " ".join(tokenize(title)),
                     "body": "\n".join(p for p, _ in picks), "body_norm": "\n".join(q for _, q in picks),
                     "language": "ar", "content_hash": f"c{i}", "revision": 1,
                     "published_at": T0 + timedelta(seconds=rnd.randint(0, 365 * 86400)), "fetched_at": T0})
@@ -98,6 +105,16 @@ def timings(engine: Engine, runs: int = 15) -> dict[str, tuple[float, float, flo
         cuts = statistics.quantiles(samples, n=20, method="inclusive")
         out[kind] = (cuts[9], cuts[18], statistics.mean(cold), hits // len(queries))
     return out
+
+
+def anchor(pool: list[tuple[str, str]]) -> str:
+    """The in-run anchor: ms to normalize every pool paragraph 10 times, and the load average."""
+    t = time.perf_counter()
+    for _ in range(10):
+        for paragraph, _norm in pool:
+            normalize_document([paragraph])
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"anchor {(time.perf_counter() - t) * 1000:.0f} ms (normalize the pool x10); load average {load}"
 
 
 def pg_database() -> str:
@@ -156,6 +173,7 @@ def main() -> None:
     args = ap.parse_args()
     pool = paragraph_pool()
     print(f"paragraph pool: {len(pool)} Arabic paragraphs from {CORPUS}")
+    print(anchor(pool))
     with tempfile.TemporaryDirectory() as d:
         for n in args.sizes:
             url = f"sqlite:///{d}/s{n}.db"
@@ -167,7 +185,7 @@ def main() -> None:
             size = Path(f"{d}/s{n}.db").stat().st_size / 1e6
             with eng.connect() as c:
                 fts = c.execute(text("SELECT sum(length(block)) FROM articles_fts_data")).scalar() or 0
-            print(f"\ndatabase file {size:.0f} MB, of which FTS index {fts / 1e6:.0f} MB")
+            print(f"\ndatabase file {size:.0f} MB, of which FTS index {fts / 1e6:.0f} MB\n{anchor(pool)}")
             eng.dispose()
     if args.pg_size:
         name = pg_database()
@@ -178,13 +196,19 @@ def main() -> None:
             load(eng, pool, args.pg_size)
             with eng.begin() as c:
                 c.execute(text("ANALYZE articles"))
-            report("PostgreSQL tsvector + GIN", args.pg_size, time.perf_counter() - t, timings(eng))
+            loaded = time.perf_counter() - t
+            report("PostgreSQL tsvector + GIN (pending list as loaded)", args.pg_size, loaded, timings(eng))
+            with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("VACUUM ANALYZE articles"))
+            report("PostgreSQL tsvector + GIN (after VACUUM)", args.pg_size, loaded, timings(eng))
+            print(f"\n{anchor(pool)}")
             eng.dispose()
         finally:
             drop_pg(name)
     print("\n### Ingest (articles/s, batches of 2,000)\n\n| database | without index | with index |\n|---|---:|---:|")
     for db, (without, with_) in ingest(pool, args.ingest).items():
         print(f"| {db} | {without:,.0f} | {with_:,.0f} |")
+    print(f"\n{anchor(pool)}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from scraper.store.search_sql import (
     fulltext_clause,
     outlet_counts,
     present_spellings,
-    sqlite_is_dense,
+    sqlite_hits,
 )
 from scraper.store.search_verify import Verifier, make_verifier
 from scraper.store.tables import Article
@@ -137,7 +137,8 @@ def _fulltext(conn: Connection, flt: Filter) -> ColumnElement[bool]:
     if conn.dialect.name != "sqlite":
         return positional_clause(conn, flt) if has_positions(flt) else fulltext_clause("postgresql", flt)
     flt = prune(flt, present_spellings(conn, positional_toks(flt)))
-    return fulltext_clause("sqlite", flt, sqlite_is_dense(conn, flt))
+    hits = sqlite_hits(conn, flt)
+    return fulltext_clause("sqlite", flt) if hits is None else col(Article.id).in_(hits)
 
 
 def _check_args(query: str, sort: str, limit: int) -> None:
