@@ -16,7 +16,9 @@ from typing import Any
 LOGGER = logging.getLogger("scraper")
 # Loggers of libraries routed through our handler, and the level below which their records are dropped
 # (APScheduler logs every job run at INFO: with a sub-second tick that would drown the real events).
-LIBRARY_LOGGERS = {"apscheduler": logging.WARNING}
+# uvicorn runs with log_config=None and asyncio reports lost task exceptions: both would otherwise reach
+# Python's last-resort handler and print plain text into the JSON stream.
+LIBRARY_LOGGERS = {"apscheduler": logging.WARNING, "uvicorn": logging.WARNING, "asyncio": logging.WARNING}
 # Library messages worth an event name of their own: format string → (event, names of its arguments).
 _LIBRARY_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     'Execution of job "%s" skipped: maximum number of running instances reached (%d)':
