@@ -217,6 +217,19 @@ def test_private_url_refused_when_not_allowed(chaos: ChaosServer) -> None:
     assert chaos.hits["/feed"] == 1
 
 
+def test_private_allowed_for_named_hosts_only_redirects_included(chaos: ChaosServer) -> None:
+    """allow_private as a set of hosts (a source's own): that host may be private, a redirect from it
+    to another private host is refused before any request reaches it."""
+    strict = replace(SETTINGS, allow_private_networks=False)
+    chaos.route("/target", respond(200, b"inside"))
+    url = chaos.route("/start", redirect(chaos.url("/target", host="localhost")))
+    assert run_fetch(chaos.url("/target"), settings=strict, allow_private=frozenset({"127.0.0.1"})).status == 200
+    with pytest.raises(UnsafeURL, match="localhost resolves to"):
+        run_fetch(url, settings=strict, allow_private=frozenset({"127.0.0.1"}))
+    assert (chaos.hits["/start"], chaos.hits["/target"]) == (1, 1)  # the redirect target: only the direct fetch
+    assert run_fetch(url, settings=strict, allow_private=frozenset({"127.0.0.1", "localhost"})).content == b"inside"
+
+
 def test_connection_to_private_peer_refused_after_dns_check(chaos: ChaosServer,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """DNS rebinding: the name looked public when checked, but the connection reached loopback."""
