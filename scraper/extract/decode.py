@@ -136,11 +136,12 @@ def _apply_fix(body: bytes, content_type: str | None, fix: str) -> DecodedPage |
 
 def settle_fix(remembered: str | None, pages: list[DecodedPage]) -> str | None:
     """What a source should remember after a pass: the repair most of its pages needed; none when a
-    page came out clean and none needed one, or when the remembered one was refused; else unchanged."""
+    page came out as clean Arabic and none needed a repair; else unchanged. A refused repair alone is
+    no evidence (an empty or English page refuses it too): the page decoded without it decides."""
     needed = Counter(p.fix for p in pages if p.fix)
     if needed:
         return needed.most_common(1)[0][0]
-    if any(p.clean or p.refused for p in pages):
+    if any(p.clean for p in pages):
         return None
     return remembered
 

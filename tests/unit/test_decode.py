@@ -140,3 +140,5 @@ def test_settle_fix() -> None:
     assert settle_fix("charset:windows-1256", [clean]) is None
     assert settle_fix("charset:windows-1256", [ascii_only]) == "charset:windows-1256"  # no evidence either way
     assert settle_fix("charset:windows-1256", []) == "charset:windows-1256"
+    empty = decode_page(b"", fix="charset:windows-1256")  # refused, but says nothing about the charset
+    assert empty.refused and settle_fix("charset:windows-1256", [empty]) == "charset:windows-1256"
