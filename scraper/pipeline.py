@@ -497,8 +497,8 @@ def _publishing_rate(s, state: SourceState, now: datetime) -> float | None:  # t
 
 def _remember_charset_fix(state: SourceState, report: RefreshReport) -> None:
     """Keep the charset repair this source's pages need, so the next pages (a short one, where
-    detection has little to go on) are decoded with it first; forget it when pages came out clean
-    without it, or when it was refused because it would have made a page worse."""
+    detection has little to go on) are decoded with it first; forget it when a page it did not fit
+    (the site moved to UTF-8) came out as clean Arabic without it (decode.settle_fix)."""
     fix = settle_fix(state.charset_fix, report.pages)
     if fix == state.charset_fix:
         return
