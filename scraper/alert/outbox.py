@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Engine, exists, update
+from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from scraper import metrics
@@ -38,6 +38,7 @@ from scraper.alert.chat import send_slack, send_telegram
 from scraper.alert.digest import build_digest
 from scraper.alert.email import send_email
 from scraper.alert.payload import build_message
+from scraper.alert.release import last_success, release_backoff
 from scraper.alert.retry import next_attempt_at, retry_delay
 from scraper.alert.webhook import DeliveryError, send_webhook
 from scraper.config import Config, EmailChannel, Settings, SlackChannel, TelegramChannel, WebhookChannel
@@ -223,11 +224,11 @@ def _record_attempts(run: _Run, ids: list[int], error: str | None, warning: str 
                      forced: str | None, started: float) -> str:
     now = run.clock.now()
     outcome = "sent"
+    success = error is None and forced is None
     with open_session(run.engine) as s:
         alerts = [s.get(Alert, alert_id) for alert_id in ids]
         channel = alerts[0].channel if alerts[0] else ""
-        # Before this success is on record: it is compared with the channel's previous one.
-        released = _release_backoff(s, channel, ids, now, run.lease) if error is None and forced is None else 0
+        previous_ok = last_success(s, channel) if success else None  # read before this one is on record
         for alert in alerts:
             assert alert is not None
             alert.attempts += 1
@@ -242,8 +243,8 @@ def _record_attempts(run: _Run, ids: list[int], error: str | None, warning: str 
     level = logging.INFO if outcome == "sent" else logging.WARNING
     log_event(f"alert.{outcome}", level, alert_ids=ids, rule=alert.rule, channel=channel,
               attempts=alert.attempts, error=error)
-    if released:
-        log_event("alert.released", channel=channel, released=released, now=now.isoformat())
+    if success:
+        release_backoff(run.engine, channel, ids, now, 2 * run.lease, previous_ok)
     return outcome
 
 
@@ -269,29 +270,6 @@ def _failing_since(s: Session, alert: Alert, now: datetime) -> datetime:
     first = s.exec(select(AlertAttempt.attempted_at).where(AlertAttempt.alert_id == alert.id)
                    .order_by(col(AlertAttempt.id).desc()).offset(max(0, alert.attempts - 1)).limit(1)).first()
     return as_utc(first) or now
-
-
-def _release_backoff(s: Session, channel: str, sent: list[int], now: datetime, lease: timedelta) -> int:
-    """A send just succeeded: the channel works, so its alerts waiting out a backoff become due now
-    instead of up to 6 h later. Returns how many.
-
-    Rows due within two leases are left alone: they may be leased by another dispatcher this very
-    moment (a lease ends at most one lease from now; the second allows for clock skew between workers),
-    and a backoff that short ends soon anyway. An alert that already failed while the channel was known
-    to work (an attempt failed before the channel's previous success) fails on its own account, such as
-    a payload the receiver refuses: it keeps its backoff, or every success would retry it again."""
-    last_ok = s.exec(select(AlertAttempt.attempted_at).join(Alert, col(Alert.id) == AlertAttempt.alert_id)
-                     .where(Alert.channel == channel, col(AlertAttempt.ok))
-                     .order_by(col(AlertAttempt.id).desc()).limit(1)).first()
-    stmt = update(Alert).where(
-        col(Alert.channel) == channel, col(Alert.status) == "pending", col(Alert.attempts) > 0,
-        col(Alert.next_attempt_at) > now + 2 * lease, col(Alert.id).not_in(sent),
-    )
-    if last_ok is not None:
-        stmt = stmt.where(~exists().where(col(AlertAttempt.alert_id) == Alert.id, ~col(AlertAttempt.ok),
-                                          col(AlertAttempt.attempted_at) <= last_ok))
-    res = s.exec(stmt.values(next_attempt_at=now))  # type: ignore[call-overload]
-    return int(res.rowcount or 0)
 
 
 def pending_count(engine: Engine) -> int:
