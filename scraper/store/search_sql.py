@@ -44,7 +44,7 @@ def sqlite_hits(conn: Connection, flt: Filter) -> list[int] | None:
     the full-text query again for each batch: a NEAR query is 12-24 NEAR groups over long doclists
     (~15 ms at 200,000 articles), and a page whose candidates the matcher rejects takes 2-3 batches."""
     sql = text(f"{FTS_IDS} LIMIT {DENSE}").bindparams(fts=to_fts5(flt))
-    hits = list(conn.execute(sql).scalars())
+    hits = list(conn.execute(sql).scalars().all())
     return None if len(hits) >= DENSE else hits
 
 
