@@ -55,6 +55,12 @@ class TooManyRedirects(FetchError):
     error_class = "redirects"
 
 
+class BadRedirect(FetchError):
+    """A redirect whose Location cannot be parsed as a URL (e.g. ``http://[if lt IE 7]/``)."""
+
+    error_class = "redirects"
+
+
 class UnsafeURL(FetchError):
     """The URL is not http(s) or resolves to a loopback/private/link-local/multicast address."""
 

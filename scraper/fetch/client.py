@@ -21,6 +21,7 @@ import httpx
 
 from scraper.config import Settings
 from scraper.errors import (
+    BadRedirect,
     Blocked,
     ConnectError,
     ContentTypeError,
@@ -188,7 +189,11 @@ class Fetcher:
             location = response.headers.get("location", "").strip()
             if not location:
                 raise HTTPStatusError(f"HTTP {status} redirect without Location from {url}", url, status)
-            return urldefrag(urljoin(url, location)).url
+            try:
+                return urldefrag(urljoin(url, location)).url
+            except ValueError as exc:  # "http://[if lt IE 7]/": a bracketed host that is no IP address
+                raise BadRedirect(f"HTTP {status} redirect to an invalid Location {location[:200]!r} from {url}: "
+                                  f"{exc}", url) from None
         if status >= 300 and status != 304:
             body = await _read_body(response, url, ERROR_BODY_BYTES, truncate=True)
             raise _status_error(response, url, body)
@@ -295,6 +300,8 @@ def transport_error(exc: httpx.HTTPError, url: str) -> FetchError:
         if isinstance(cause, socket.gaierror) or "name resolution" in str(cause) or "not known" in str(cause):
             return DNSError(f"cannot resolve {host}: {cause}", url)
         return ConnectError(f"cannot connect to {host}: {cause}", url)
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc):
+        return BadRedirect(f"{host}: redirect to an invalid Location: {exc}", url)  # httpx checks it first
     if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
         return ConnectError(f"connection to {host} broke: {cause}", url)
     return FetchError(f"{host}: {type(exc).__name__}: {cause}", url)

@@ -17,6 +17,7 @@ import pytest
 
 from scraper.config import Settings
 from scraper.errors import (
+    BadRedirect,
     Blocked,
     ConnectError,
     DecompressionBomb,
@@ -171,6 +172,15 @@ def test_redirect_loop_is_detected(chaos: ChaosServer) -> None:
     with pytest.raises(TooManyRedirects, match="loop"):
         run_fetch(chaos.url("/a"), max_redirects=20)
     assert chaos.hits["/a"] == 1 and chaos.hits["/b"] == 1
+
+
+def test_redirect_to_an_unparseable_location_is_a_redirect_error(chaos: ChaosServer) -> None:
+    """A bracketed host that is no IP address: httpx refuses it while building the next request (and urljoin
+    raises ValueError); it is a ``redirects`` error naming the URL, not "connection broke"."""
+    url = chaos.route("/start", redirect("http://[if lt IE 7]/news/1"))
+    with pytest.raises(BadRedirect, match="invalid Location") as info:
+        run_fetch(url)
+    assert info.value.url == url and info.value.error_class == "redirects"
 
 
 @pytest.mark.parametrize("target", ["file:///etc/passwd", "http://user:secret@127.0.0.1/"])
