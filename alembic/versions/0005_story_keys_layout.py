@@ -6,7 +6,9 @@ nothing reads by ``story_id``, so ``ix_story_keys_story_id`` (7.5 % of a SQLite 
 On SQLite the table becomes WITHOUT ROWID: the rows live in the (band_key, article_id) primary-key
 B-tree itself, so the lookup reads story_id and seen_at where it finds the key, with no second probe
 into a rowid table, and the separate primary-key index disappears. SQLite cannot change this in place:
-the table is recreated and its rows copied. PostgreSQL keeps its heap table and primary key.
+the table is recreated and its rows copied (in key order; the old table's pages stay free in the
+file and are reused as new keys arrive, VACUUM returns them to the OS). PostgreSQL keeps its heap
+table and primary key.
 Measured in bench/stories_db.py (bench/RESULTS.stories.md).
 
 Revision ID: 0005_story_keys_layout
