@@ -35,10 +35,13 @@ MAX_ALTERNATIVES = 600
 
 @dataclass(frozen=True)
 class Tok:
-    """One token spelling in the index; ``prefix`` matches every token that starts with it."""
+    """One token spelling in the index; ``prefix`` matches every token that starts with it.
+    ``open``: the matcher too accepts any continuation (a ``word*`` term), not only the nisba
+    endings a prefix stands for otherwise."""
 
     text: str
     prefix: bool
+    open: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def _word_toks(word: WordPattern, first: bool) -> tuple[Tok, ...]:
     else:  # scraper.match.terms.continuation_readings: the token itself, or ال + stem
         forms = ["ال" + word.base] if word.need_article else [word.base, "ال" + word.base]
     prefix = word.prefix or word.nisba  # nisba endings follow the base: الايرانيه for ايراني
-    toks = tuple(Tok(f, prefix) for f in forms)
+    toks = tuple(Tok(f, prefix, word.prefix) for f in forms)
     if word.adjective:  # ايران also finds الايراني، الايرانيه: the base + ي, as a prefix
         toks += tuple(Tok(f + "ي", True) for f in forms)
     return toks
@@ -188,12 +191,23 @@ def has_positions(f: Filter) -> bool:
     return isinstance(f, AllOf | AnyOf) and any(has_positions(c) for c in f.children)
 
 
+def _common_core(texts: set[str]) -> str:
+    """The longest substring every one of ``texts`` contains ("" if none): لرييس for الرييس،
+    للرييس، والرييس."""
+    shortest = min(texts, key=len)
+    for size in range(len(shortest), 0, -1):
+        for start in range(len(shortest) - size + 1):
+            if all(shortest[start : start + size] in t for t in texts):
+                return shortest[start : start + size]
+    return ""
+
+
 def _slot_cores(slot: tuple[Tok, ...]) -> set[str]:
     """Substrings such that every token one of ``slot``'s spellings matches contains one of them:
-    the shortest spelling when the others contain it (the base under its clitics), else each."""
+    the longest substring common to the spellings (the word under its clitics), else each."""
     texts = {t.text for t in slot}
-    core = min(texts, key=len)
-    return {core} if all(core in t for t in texts) else texts
+    core = _common_core(texts)
+    return {core} if core else texts
 
 
 def positional_cores(f: Filter) -> set[str]:

@@ -52,8 +52,9 @@ def _has_near(f: Filter) -> bool:
 def _splits_matter(flt: Filter) -> bool:
     """Can a token split in two change what a phrase or NEAR finds? Every later position moves on
     by one: that widens a NEAR window; a phrase only breaks where the split token is one of its
-    words, which an exact spelling without a split character cannot match."""
-    return _has_near(flt) or any(t.prefix or re.search(SPLIT_CHARS, t.text) for t in positional_toks(flt))
+    words, which only a ``word*`` spelling (any continuation) or one holding a split character
+    can be (nisba endings hold none)."""
+    return _has_near(flt) or any(t.open or re.search(SPLIT_CHARS, t.text) for t in positional_toks(flt))
 
 
 def _positions_may_be_lost(flt: Filter) -> tuple[str, dict[str, object]]:
