@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from scraper.dedupe import fingerprint
+from scraper.dedupe.fingerprint import TOKEN_HASH_CACHE
 from scraper.match import termindex
 from scraper.match.matcher import RuleIndex, RuleSpec
 from scraper.match.termindex import drop_oldest_half
@@ -73,3 +75,16 @@ def test_normalize_token_cache_is_bounded_and_still_normalizes() -> None:
     assert normalize_token.cache_info().currsize == NORMALIZE_CACHE
     assert normalize_token("الإيرانيّة") == "الايرانيه"
     assert normalize_token(f"أحمد{number(3)}") == "احمد1003"  # Arabic-Indic digits fold to ASCII
+
+
+def test_token_hash_cache_is_bounded_and_hashes_stay_the_same() -> None:
+    assert fingerprint._token_hash.cache_info().maxsize == TOKEN_HASH_CACHE
+    first = fingerprint._token_hash("الإيرانيّة")
+    for i in range(TOKEN_HASH_CACHE + 500):  # pushes "الإيرانيّة" out of the LRU
+        fingerprint._token_hash(f"الإيرانيّة{number(i)}")
+    assert fingerprint._token_hash.cache_info().currsize == TOKEN_HASH_CACHE
+    # Recomputed after eviction, the hash is the same: signatures stored earlier stay comparable.
+    assert fingerprint._token_hash("الإيرانيّة") == first
+    a = fingerprint.fingerprint(["قال وزير الخارجية الإيراني إن المحادثات مستمرة في مسقط هذا الأسبوع"])
+    b = fingerprint.fingerprint(["قال وزير الخارجية الإيراني إن المحادثات مستمرة في مسقط هذا الأسبوع"])
+    assert a == b and not a.is_empty
