@@ -132,7 +132,7 @@ def sitemap_date(value: str | None) -> datetime | None:
     if parsed is None:
         try:
             parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a 100-digit second (atheris)
             return None
         parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     return parsed

@@ -57,7 +57,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 def _seconds_until(http_date: str, now: datetime) -> float | None:
     try:
         when = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: a 100-digit field (atheris)
         return None
     if when is None:
         return None

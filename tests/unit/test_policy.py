@@ -17,6 +17,7 @@ from scraper.schedule.policy import (
     RETRY_AFTER_CEILING,
     WEEK,
     PollState,
+    hint_seconds,
     next_check,
     parse_retry_after,
 )
@@ -200,3 +201,14 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 
 def test_parse_retry_after_with_naive_now() -> None:
     assert parse_retry_after(http_date(60), NOW.replace(tzinfo=None)) == 60.0
+
+
+@pytest.mark.parametrize(
+    "header", ["Mon, 4 Jan 2026 10:00:" + "4" * 120 + " GMT", "Mon, 4 Jan " + "9" * 40 + " 10:00:00 GMT"]
+)
+def test_hostile_http_date_is_ignored_not_raised(header: str) -> None:
+    """Found by atheris in the same stdlib parser: a 120-digit field raised OverflowError, which a server could
+    send as Retry-After or Expires to turn a classified 429 into an internal error."""
+    now = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    assert parse_retry_after(header, now) is None
+    assert hint_seconds(now, ttl_minutes=None, cache_control=None, expires=header) is None

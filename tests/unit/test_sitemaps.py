@@ -161,3 +161,8 @@ def test_gzip_bomb_is_capped() -> None:
     with pytest.raises(ParseError, match="possible gzip bomb"):
         gunzip_capped(gzip.compress(b"\0" * 10_000), limit=1_000)
     assert gunzip_capped(gzip.compress(b"\0" * 1_000), limit=1_000) == b"\0" * 1_000
+
+
+def test_lastmod_with_a_hundred_digit_field_is_undated_not_an_error() -> None:
+    """Found by atheris: RFC 822 fallback raised OverflowError on "10:00:444…4" and sank the sitemap."""
+    assert sitemap_date("Mon, 4 Jan 2026 10:00:" + "4" * 120 + " GMT") is None
