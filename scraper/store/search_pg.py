@@ -102,7 +102,8 @@ def _through_the_index(conn: Connection) -> Iterator[None]:
 
 # Per database: spellings known to occur. Safe to remember: one that stops occurring (its articles
 # deleted) only keeps a spelling that matches nothing in the prefilter. Ones that did not occur are
-# looked up every time (a new article may hold them); those lookups are cheap.
+# looked up every time (a new article may hold them); those lookups are cheap. API workers are
+# threads: each set operation below is one C call under the GIL, so none sees another half done.
 _PRESENT: dict[str, set[Tok]] = {}
 MAX_REMEMBERED = 50_000
 
