@@ -24,7 +24,7 @@ from scraper.store import search_browse as browse
 from scraper.store.db import session
 from scraper.store.health import source_health
 from scraper.store.search import MAX_QUERY_CHARS, search_articles
-from scraper.web.api import date_range, rules_summary
+from scraper.web.api import MAX_ID, date_range, rules_summary
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).parent / "templates"
@@ -102,7 +102,7 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=MAX_QUERY_C
 
 
 @router.get("/articles/{article_id}", name="article_page")
-def article_page(request: Request, article_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)]) -> HTMLResponse:
+def article_page(request: Request, article_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> HTMLResponse:
     view = browse.get_article(request.app.state.engine, article_id)
     if view is None:
         raise HTTPException(404, "المقال غير موجود")
@@ -110,7 +110,7 @@ def article_page(request: Request, article_id: Annotated[int, PathParam(ge=1, le
 
 
 @router.get("/stories/{story_id}", name="story_page")
-def story_page(request: Request, story_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)]) -> HTMLResponse:
+def story_page(request: Request, story_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]) -> HTMLResponse:
     story = browse.get_story(request.app.state.engine, story_id)
     if story is None:
         raise HTTPException(404, "القصة غير موجودة")
