@@ -25,9 +25,16 @@ test: $(STAMP)
 	$(BIN)/ruff check scraper tests bench
 	$(BIN)/python -m pytest -q
 
+# The quick figures (a few minutes in all); the long runs (search, stories_db at 1M, soak, crash, scale,
+# fuzz_atheris) have their commands in bench/RESULTS.md. ../shared/corpus holds the extraction pages.
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	for f in bench/*.py; do $(BIN)/python $$f || exit 1; done
+	$(BIN)/python bench/extraction.py --corpus ../shared/corpus
+	$(BIN)/python bench/feeds.py
+	$(BIN)/python bench/polling.py
+	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/stories.py quality
+	$(BIN)/python bench/huge_feed.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
