@@ -441,6 +441,22 @@ class PostgresTarget(Target):
             conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
 
 
+class PostgresDatabase(PostgresTarget):
+    """A database kept by --keep, measured again (``measure postgresql+psycopg://...``); never dropped here."""
+
+    def __init__(self, url: str) -> None:  # not PostgresTarget.__init__: no create, no upgrade, no load
+        import psycopg
+
+        self.url = url
+        self.dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        self.dbname = self.dsn.rsplit("/", 1)[1]
+        self.name = f"PostgreSQL/{self.dbname}"
+        self.conn = psycopg.connect(self.dsn)
+
+    def drop(self) -> None:
+        self.conn.close()
+
+
 # ---------------------------------------------------------------- lookups (child process)
 
 def cmd_lookup(url: str, queries_path: str) -> None:
@@ -460,17 +476,28 @@ def cmd_lookup(url: str, queries_path: str) -> None:
         for sig in q["warm"]:  # warm the connection, statement caches and the hot upper B-tree pages
             find(s, sig, NOW)
         out["rss_warm_kib"] = _rss_kib()
+        # On PostgreSQL half the work is in the server backend: its CPU time and run-queue wait come from
+        # /proc/<pid>/schedstat (ns; the server is on this machine), read outside the timed window.
+        backend = _backend_pid(s)
         for kind in ("copies", "unrelated"):
             times, cpu, right = [], [], 0
+            server_cpu, wait = [], []
             for sig, expected in q[kind]:
+                before = _schedstat(backend)
                 t, c = time.perf_counter(), time.process_time()
                 got = find(s, sig, NOW)
                 cpu.append(time.process_time() - c)
                 times.append(time.perf_counter() - t)
+                after = _schedstat(backend)
+                server_cpu.append((after[0] - before[0]) / 1e9)
+                wait.append((after[1] - before[1]) / 1e9)
                 right += got == expected
             # CPU time as well: on a shared 2-core machine the wall-clock tail is mostly waiting for a core.
             out[kind] = {"ms": [x * 1e3 for x in times], "cpu_ms": [x * 1e3 for x in cpu], "right": right,
                          "n": len(times), "rss_kib": _rss_kib()}
+            if backend:
+                out[kind]["server_cpu_ms"] = [x * 1e3 for x in server_cpu]  # type: ignore[index]
+                out[kind]["wait_ms"] = [x * 1e3 for x in wait]  # type: ignore[index]
         # What the daemon does next for a new story: write its 42 keys (rolled back, the DB stays as built).
         times = []
         for i, (sig, _expected) in enumerate(q["unrelated"][:200]):
@@ -503,6 +530,28 @@ def _candidates(s: object, q: dict) -> dict[str, list[int]]:
             counts.append((len(rows), len(set(rows))))
         out[kind] = counts  # type: ignore[assignment]
     return out
+
+
+def _backend_pid(s: object) -> int | None:
+    """The PostgreSQL server process serving this session (None on SQLite, which runs in-process)."""
+    from sqlalchemy import text
+
+    conn = s.connection()  # type: ignore[attr-defined]
+    if conn.dialect.name != "postgresql":
+        return None
+    pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    return pid if Path(f"/proc/{pid}/schedstat").exists() else None  # a server on another host: no figures
+
+
+def _schedstat(backend: int | None) -> tuple[int, int]:
+    """(server backend CPU ns, run-queue wait ns of this process plus the backend) so far."""
+    with open("/proc/self/schedstat") as f:
+        wait = int(f.read().split()[1])
+    if backend is None:
+        return 0, wait
+    with open(f"/proc/{backend}/schedstat") as f:
+        on_cpu, waited, _slices = f.read().split()
+    return int(on_cpu), wait + int(waited)
 
 
 def _rss_kib(field: str = "VmRSS") -> int:
@@ -616,6 +665,11 @@ def report(db: Target, n: int, qpath: Path, repeat: int) -> None:
             what = "found their story" if kind == "copies" else "found no story"
             print(f"  find_story, {kind:9}: {_stats(r['ms'])}; {r['right']}/{r['n']} {what}")
             print(f"    CPU time of the lookup process: {_stats(r['cpu_ms'])}")
+            if "server_cpu_ms" in r:
+                both = [a + b for a, b in zip(r["cpu_ms"], r["server_cpu_ms"], strict=True)]
+                print(f"    CPU time of the server backend: {_stats(r['server_cpu_ms'])}")
+                print(f"    CPU time, lookup process + backend: {_stats(both)}")
+                print(f"    run-queue wait, lookup process + backend: {_stats(r['wait_ms'])}")
         print(f"  index_article (42 rows, flush): {_stats(res['index_article']['ms'])}")
         for kind, counts in res["candidates"].items():
             rows_, arts = sorted(c[0] for c in counts), sorted(c[1] for c in counts)
@@ -653,8 +707,8 @@ def main() -> None:
         p.add_argument("--keep", action="store_true", help="keep the databases (and print where) for inspection")
         p.add_argument("--upgrade-after", action="store_true",
                        help="after measuring, migrate each database to head (timed) and measure it again")
-    ms = sub.add_parser("measure", help="report on an SQLite file kept by --keep (e.g. after migrating it)")
-    ms.add_argument("path", type=Path)
+    ms = sub.add_parser("measure", help="report on an SQLite file or a PostgreSQL URL kept by --keep")
+    ms.add_argument("path", help="SQLite file, or the postgresql+psycopg:// URL --keep printed")
     ms.add_argument("queries", type=Path)
     ms.add_argument("--n", type=int, default=1_000_000)
     ms.add_argument("--repeat", type=int, default=2)
@@ -666,7 +720,11 @@ def main() -> None:
         cmd_lookup(args.url, args.queries)
     elif args.cmd == "measure":
         print(f"# measure, load average {os.getloadavg()[0]:.1f}")
-        report(SQLiteFile(args.path), args.n, args.queries, args.repeat)
+        db = PostgresDatabase(args.path) if args.path.startswith("postgresql") else SQLiteFile(Path(args.path))
+        try:
+            report(db, args.n, args.queries, args.repeat)
+        finally:
+            db.drop()
     else:
         run(args.cmd, args.n, args.revisions.split(","), args.anchor, args.repeat, args.workers, args.keep,
             args.upgrade_after)
