@@ -7,15 +7,15 @@ import asyncio
 import gzip
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from scraper.config import Config, Settings
-from scraper.dedupe.fingerprint import fingerprint
+from scraper.dedupe.fingerprint import Signature, fingerprint
 from scraper.fetch.client import Fetcher
 from scraper.models import ArticleDraft, FeedItem
 from scraper.normalize.urls import canonical_url, url_hash
@@ -187,3 +187,57 @@ def test_migration_0005_keeps_band_keys_both_ways(blank_url: str) -> None:
     downgrade(blank_url, "0004_source_charset_fix")
     assert story_key_layout(blank_url) == ({"ix_story_keys_seen_at", "ix_story_keys_story_id"}, False)
     assert lookups() == (keys, 1000, 1001)
+
+
+# Hand-made signatures: bin i of QUERY is i + 1; band b covers bins 3b..3b+2 (42 bands × 3 rows, bins 126-127 in
+# no band). A signature equal to QUERY at some bins and unique elsewhere shares exactly the bands it copies whole.
+QUERY = Signature(tuple(range(1, 129)), size=300)
+
+
+def like_query(equal: set[int], n: int) -> Signature:
+    return Signature(tuple(v if i in equal else 1000 * (n + 1) + i for i, v in enumerate(QUERY.values)), size=300)
+
+
+# Same story (estimated J ≈ 0.68) while sharing only band 0 (or bands 0-1): two rows of three in every other band.
+ONE_BAND = {0, 1, 2, 126, 127} | {3 * b + r for b in range(1, 42) for r in (0, 1)}
+TWO_BANDS = ONE_BAND | {3, 4, 5}
+DECOY = set(range(6, 12))  # bands 2 and 3 only: J ≈ 0.05, never the same story
+
+
+def test_only_the_articles_sharing_most_bands_are_scored_ties_to_older(db_url: str) -> None:
+    """find_story scores the MAX_CANDIDATES articles sharing the most band keys (ties: older id), then the
+    best score (ties: older article): the same rule on SQLite (ranked in Python) and PostgreSQL (in SQL)."""
+    engine = make_engine(db_url)
+    t0 = datetime(2024, 5, 1, tzinfo=UTC)
+    added = 0
+
+    def add(s: Session, sig: Signature, story: int, when: datetime) -> None:
+        nonlocal added
+        added += 1
+        url = f"https://outlet{added % 10}.example/news/{added}"
+        art = Article(url_hash=url_hash(url), url=url, canonical_url=url, source="outlet-0",
+                      content_hash=url_hash(url), fingerprint=sig.to_bytes())
+        s.add(art)
+        s.flush()
+        story_store.index_article(s, art.id or 0, story, sig, when)
+
+    cap = story_store.MAX_CANDIDATES
+    with open_session(engine) as s:
+        add(s, like_query(ONE_BAND, 0), 7, t0)
+        for i in range(cap - 1):
+            add(s, like_query(DECOY, i + 1), 100 + i, t0)
+        assert story_store.find_story(s, QUERY, t0) == 7  # 50 candidates: all scored
+        add(s, like_query(DECOY, cap), 200, t0)
+        assert story_store.find_story(s, QUERY, t0) is None  # 51: the one sharing a single band is left out
+
+        t1 = t0 + timedelta(days=30)  # the keys above are out of this lookup's window
+        add(s, like_query(TWO_BANDS, 0), 8, t1)
+        for i in range(cap):
+            add(s, like_query(DECOY, i + 1), 300 + i, t1)
+        assert story_store.find_story(s, QUERY, t1) == 8  # 51 tied on 2 bands: the 50 oldest are scored
+
+        t2 = t1 + timedelta(days=30)
+        add(s, QUERY, 9, t2)
+        add(s, QUERY, 10, t2)
+        assert story_store.find_story(s, QUERY, t2) == 9  # equal scores: the older article's story
+    engine.dispose()
