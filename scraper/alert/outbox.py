@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from scraper import metrics
@@ -50,6 +51,7 @@ __all__ = ["LEASE", "DeliveryReport", "deliver_due", "disabled_channels", "pendi
            "set_channel_disabled"]
 
 LEASE = timedelta(minutes=2)
+RECORD_TRIES = 3  # a cut connection is replaced by the pool at once; three covers a second cut in a row
 SEND_SHARE = 0.75  # of the lease for the send itself; the rest is for building the message and recording it
 
 
@@ -222,6 +224,22 @@ async def _deliver_message(run: _Run, ids: list[int]) -> str:
 
 def _record_attempts(run: _Run, ids: list[int], error: str | None, warning: str | None,
                      forced: str | None, started: float) -> str:
+    """Record what a send did. The send has happened: losing its record to a dropped database connection
+    (a PostgreSQL restart) would leave the message leased for LEASE and then send it again, so a write
+    whose connection was cut is retried on a fresh one."""
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            return _record_attempts_once(run, ids, error, warning, forced, started)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == RECORD_TRIES:
+                raise
+            log_event("outbox.record_retry", logging.WARNING, alert_ids=ids, attempt=attempt,
+                      error=str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__)
+    raise AssertionError("unreachable")
+
+
+def _record_attempts_once(run: _Run, ids: list[int], error: str | None, warning: str | None,
+                          forced: str | None, started: float) -> str:
     now = run.clock.now()
     outcome = "sent"
     success = error is None and forced is None
