@@ -5,7 +5,6 @@ must arrive as a `scheduler.job_skipped` event, not as a plain-text line in the 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 from scraper.demo.receiver import WebhookReceiver
 from scraper.demo.site import NewsSite
 from scraper.store.db import upgrade
-from tests.reliability.harness import REPO, base_env
+from tests.reliability.harness import REPO, base_env, stop_daemon
 
 RECEIVER_PAUSE = 1.5  # seconds the receiver takes per alert; the delivery job runs every tick (0.3 s)
 
@@ -47,12 +46,7 @@ def test_every_stderr_line_of_the_daemon_is_json(tmp_path: Path) -> None:
                     assert proc.poll() is None, _text(log_path)[-3000:]
                     time.sleep(0.2)
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    code = proc.wait(timeout=45)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    code = proc.wait()
+                code = stop_daemon(proc)
     text = _text(log_path)
     assert code == 0, text[-3000:]
     lines = text.splitlines()

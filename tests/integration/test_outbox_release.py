@@ -5,7 +5,6 @@ next_attempt_at to hours ahead, as a backoff after many failures would."""
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime, timedelta
 
 from sqlmodel import select
@@ -16,6 +15,7 @@ from scraper.store.db import make_engine
 from scraper.store.db import session as open_session
 from scraper.store.tables import Alert, as_utc, utcnow
 from tests.integration.test_outbox import deliver, make_config, queue_alert_for_story
+from tests.reliability.harness import closed_port
 
 LONG_BACKOFF = timedelta(hours=5)
 
@@ -44,16 +44,10 @@ def _set_due(db_url: str, when: dict[int, datetime]) -> None:
     engine.dispose()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_first_success_after_an_outage_makes_the_waiting_alerts_due_now(db_url: str) -> None:
     for i in range(4):
         queue_alert_for_story(db_url, i)
-    down = make_config(f"http://127.0.0.1:{_closed_port()}/hook", "s")  # nobody listening
+    down = make_config(f"http://127.0.0.1:{closed_port()}/hook", "s")  # nobody listening
     now = utcnow()
     for _failure in range(5):
         now = max(_due(db_url).values())
@@ -105,7 +99,7 @@ def test_a_row_leased_by_another_dispatcher_is_not_released(db_url: str) -> None
     for i in range(2):
         queue_alert_for_story(db_url, i)
     now = utcnow()
-    down = make_config(f"http://127.0.0.1:{_closed_port()}/hook", "s")
+    down = make_config(f"http://127.0.0.1:{closed_port()}/hook", "s")
     assert deliver(db_url, down, now=now).retrying == 2
     ours, theirs = sorted(_rows(db_url))
     t = now + timedelta(hours=1)

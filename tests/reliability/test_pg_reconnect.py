@@ -5,7 +5,6 @@ article stored once, every alert delivered."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from scraper.demo.receiver import Delivery, WebhookReceiver
 from scraper.demo.site import NewsSite
 from tests.conftest import PG_ADMIN
 from tests.reliability.crashkit import WATCHED, make_articles
-from tests.reliability.harness import REPO, base_env, query
+from tests.reliability.harness import REPO, base_env, query, stop_daemon
 
 pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
@@ -66,12 +65,7 @@ def test_daemon_survives_terminated_backends(pg_url: str, tmp_path: Path) -> Non
                         break
                     time.sleep(0.1)
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    code = proc.wait(timeout=45)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    code = proc.wait()
+                code = stop_daemon(proc)
         text = log.read_text(encoding="utf-8", errors="replace")
         assert len(terminated) == 3 and sum(terminated) >= 1, terminated
         assert code == 0, text[-3000:]

@@ -29,7 +29,7 @@ import pytest
 from scraper.demo.site import NewsSite
 from scraper.store.db import upgrade
 from tests.reliability.crashkit import WATCHED, make_articles
-from tests.reliability.harness import REPO, base_env, run_cli
+from tests.reliability.harness import REPO, base_env, run_cli, stop_daemon
 
 pytestmark = pytest.mark.slow
 
@@ -160,12 +160,7 @@ def test_disk_full_keeps_database_consistent_and_daemon_running(tmp_path: Path) 
                     filler.unlink()  # room again: the daemon catches up on its own
                     _wait(lambda: len(_rows(db)) == len(wave1) + len(wave2), 90, proc, log_path)
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    code = proc.wait(timeout=45)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    code = proc.wait()
+                code = stop_daemon(proc)
         text = _log(log_path)
         assert code == 0, text[-3000:]
         assert "database or disk is full" in text or "too large" in text
