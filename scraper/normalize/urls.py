@@ -115,20 +115,15 @@ def _canonical_host(parts: SplitResult) -> str:
 def _canonical_path(path: str) -> str:
     path = _normalize_percent(path, _PATH_SAFE)
     path = _MULTI_SLASH.sub("/", path)
-    # Until nothing changes: stripping ".amp" can leave a dot segment ("/..amp" → "/.", found by atheris).
-    while (cleaned := _strip_amp(_remove_dot_segments(path))) != path:
-        path = cleaned
+    path = _remove_dot_segments(path)
+    # Until no AMP marker is left, or canonical_url is not idempotent: "/a.amp.amp", and stripping can leave a
+    # dot segment ("/..amp" → "/.") (found by atheris). One strip and one dot pass for the usual URL.
+    while (stripped := _strip_amp(path)) != path:
+        path = _remove_dot_segments(stripped)
     return path or "/"
 
 
 def _strip_amp(path: str) -> str:
-    """Drop AMP markers until none is left (canonical_url must be idempotent: "/a.amp.amp", "/a.amp/amp")."""
-    while (stripped := _strip_amp_once(path)) != path:
-        path = stripped
-    return path
-
-
-def _strip_amp_once(path: str) -> str:
     """Drop a leading or trailing ``amp`` segment and an ``.amp`` extension."""
     segments = path.split("/")  # "/a/b/" → ["", "a", "b", ""]
     trailing = segments[-1] == ""
