@@ -26,8 +26,10 @@ import functools
 import logging
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import Engine, update
@@ -38,7 +40,7 @@ from scraper import metrics
 from scraper.alert.chat import send_slack, send_telegram
 from scraper.alert.digest import build_digest
 from scraper.alert.email import send_email
-from scraper.alert.payload import build_message
+from scraper.alert.payload import AlertMessage, build_message
 from scraper.alert.release import last_success, release_backoff
 from scraper.alert.retry import next_attempt_at, retry_delay
 from scraper.alert.webhook import DeliveryError, send_webhook
@@ -51,6 +53,7 @@ __all__ = ["LEASE", "DeliveryReport", "deliver_due", "disabled_channels", "pendi
            "set_channel_disabled"]
 
 LEASE = timedelta(minutes=2)
+T = TypeVar("T")
 RECORD_TRIES = 3  # a cut connection is replaced by the pool at once; three covers a second cut in a row
 SEND_SHARE = 0.75  # of the lease for the send itself; the rest is for building the message and recording it
 
@@ -177,9 +180,7 @@ async def _send(run: _Run, alerts: list[Alert]) -> str | None:
     channel = run.config.channels.get(alerts[0].channel)
     if channel is None:
         raise DeliveryError(f"channel {alerts[0].channel!r} is no longer configured", permanent=False)
-    with open_session(run.engine) as s:
-        digest = alerts[0].mode != "immediate"
-        message = build_digest(s, alerts) if digest else build_message(s, alerts[0])
+    message = _on_fresh_connection([a.id or 0 for a in alerts], lambda: _build(run.engine, alerts))
     if isinstance(channel, WebhookChannel):
         await send_webhook(run.client, channel, message)
     elif isinstance(channel, SlackChannel):
@@ -192,6 +193,11 @@ async def _send(run: _Run, alerts: list[Alert]) -> str | None:
     return None
 
 
+def _build(engine: Engine, alerts: list[Alert]) -> AlertMessage:
+    with open_session(engine) as s:
+        return build_digest(s, alerts) if alerts[0].mode != "immediate" else build_message(s, alerts[0])
+
+
 async def _send_within_lease(run: _Run, alerts: list[Alert]) -> str | None:
     limit = run.lease.total_seconds() * SEND_SHARE
     try:
@@ -202,9 +208,13 @@ async def _send_within_lease(run: _Run, alerts: list[Alert]) -> str | None:
                             f"(a send may not outlast its lease)") from exc
 
 
+def _load(engine: Engine, ids: list[int]) -> list[Alert]:
+    with open_session(engine) as s:
+        return [a for a in (s.get(Alert, i) for i in ids) if a is not None]
+
+
 async def _deliver_message(run: _Run, ids: list[int]) -> str:
-    with open_session(run.engine) as s:
-        alerts = [a for a in (s.get(Alert, i) for i in ids) if a is not None]
+    alerts = _on_fresh_connection(ids, lambda: _load(run.engine, ids))
     started = time.monotonic()
     error: str | None = None
     warning: str | None = None
@@ -225,15 +235,20 @@ async def _deliver_message(run: _Run, ids: list[int]) -> str:
 def _record_attempts(run: _Run, ids: list[int], error: str | None, warning: str | None,
                      forced: str | None, started: float) -> str:
     """Record what a send did. The send has happened: losing its record to a dropped database connection
-    (a PostgreSQL restart) would leave the message leased for LEASE and then send it again, so a write
-    whose connection was cut is retried on a fresh one."""
+    (a PostgreSQL restart) would leave the message leased for LEASE and then send it again."""
+    return _on_fresh_connection(ids, lambda: _record_attempts_once(run, ids, error, warning, forced, started))
+
+
+def _on_fresh_connection(ids: list[int], work: Callable[[], T]) -> T:
+    """Run ``work`` (its own sessions), again on a fresh connection if the database cut the one it had.
+    Used between a claim and the record of its outcome: an error there leaves the claim leased for LEASE."""
     for attempt in range(1, RECORD_TRIES + 1):
         try:
-            return _record_attempts_once(run, ids, error, warning, forced, started)
+            return work()
         except DBAPIError as exc:
             if not exc.connection_invalidated or attempt == RECORD_TRIES:
                 raise
-            log_event("outbox.record_retry", logging.WARNING, alert_ids=ids, attempt=attempt,
+            log_event("outbox.db_retry", logging.WARNING, alert_ids=ids, attempt=attempt,
                       error=str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__)
     raise AssertionError("unreachable")
 
