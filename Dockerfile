@@ -11,12 +11,15 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /app
 # Only what the install and the runtime need (see .dockerignore): no tests, bench, data or .env.
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml setup.py README.md alembic.ini ./
 COPY alembic ./alembic
 COPY scraper ./scraper
 COPY docker/entrypoint.sh ./docker/entrypoint.sh
+# gcc builds the extractor's C walk (scraper/extract/_lexwalk.c); only this stage has it.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 RUN pip install --upgrade pip setuptools \
     && pip install -e . \
+    && python -c "from scraper.extract import generic; assert generic._native, 'C walk not built'" \
     && python -m compileall -q /app/scraper \
     && chmod 0755 /app/docker/entrypoint.sh
 

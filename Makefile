@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench demo clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py scraper/extract/_lexwalk.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

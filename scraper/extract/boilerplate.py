@@ -4,8 +4,9 @@ boxes, comments, tag lists, captions, cookie banners, and the short phrases they
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
 DROP_TAGS = [
     "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas", "button",
@@ -13,7 +14,7 @@ DROP_TAGS = [
     "video", "audio", "map", "dialog", "menu", "label",
 ]
 _MAKER = LexborHTMLParser("")
-# Tags that never hold story text, as lexbor's ids (fixed for standard tags); generic._Page drops them.
+# Tags that never hold story text, as lexbor's ids (fixed for standard tags); generic's walk drops them.
 JUNK_TAG_IDS = frozenset(_MAKER.create_node(tag).tag_id for tag in DROP_TAGS)
 _WORDS = (
     "comment", "share", "social", "related", "recommend", "newsletter", "subscribe", "promo",
@@ -45,16 +46,17 @@ _PHRASES = re.compile(
 _RIGHTS = "جميع الحقوق محفوظة"  # anywhere in the line
 
 
-def is_widget(node: LexborNode, tag_id: int, teaser: bool) -> bool:
+def is_widget(read_attrs: Callable[[int], Mapping[str, str | None]], index: int, tag_id: int, teaser: bool) -> bool:
     """Share bar, "read also" box, comments, caption, hidden block...? ``teaser``: a link wrapping
-    blocks (a next-article or related-story card), which the caller sees from its tree arrays."""
+    blocks (a next-article or related-story card), which the caller sees from its tree arrays.
+    ``read_attrs(index)`` gives the element's attributes, read only when the tag does not decide."""
     if teaser:
         return True
     if tag_id in _KEEP_IDS:
         return False
     if tag_id == _INS:
         return True
-    attrs = node.attributes
+    attrs = read_attrs(index)
     if not attrs:
         return False
     if "hidden" in attrs or attrs.get("aria-hidden") == "true":

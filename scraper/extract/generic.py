@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from scraper.extract import native
 from scraper.extract.boilerplate import JUNK_TAG_IDS, is_boilerplate_text, is_widget
 
 PARA_BREAK = "\u2029"  # stands in for <br> so text() keeps line structure inside one block
@@ -38,7 +40,7 @@ _COMMENT_POLICY = re.compile(
 )
 _MIN_SCORED = 25  # characters; shorter blocks only feed link density
 _LEVELS = (1.0, 0.5, 0.25)  # share of a block's score given to its parent, grandparent, great-grandparent
-_LD_POWER = 2.0  # link density punishes squared: nav-heavy wrappers lose to the story's own container
+_LD_POWER = 2.0  # link density punishes squared: nav-heavy wrappers lose to the story's own container (and in C)
 _DIRECT_TEXT = 40  # a div with this much text of its own (not in child blocks) is a text block
 _SIBLING_SHARE = 0.2  # a sibling container scoring this share of the best one is story text too
 _MAX_CLASS_WEIGHT = 1.25  # the most _class_weight gives (a positive name, no negative one)
@@ -96,6 +98,12 @@ _TEXTUAL_BITS = sum(_BIT[tag] for tag in _TEXTUAL)
 # Tag → the tags whose presence below it stops it from being a text block (none for leaf blocks).
 _UNIT_BLOCKERS = {**dict.fromkeys(_LEAF_BLOCKS, 0), **_BLOCK_UNLESS}
 _TEASER_BLOCKS = _bits("div", "p", "h2", "h3", "h4", "h5", "img")  # a link around these is a card
+_TEXT = next(LexborHTMLParser("<body>t</body>").body.iter(include_text=True)).tag_id
+_NATIVE_TABLES: dict[str, Any] = {
+    "junk": JUNK_TAG_IDS, "bits": _BIT, "blockers": _UNIT_BLOCKERS, "mixed": _MIXED,
+    "inline": {_TEXT, *(_tag_ids(*(_INLINE - {"-text"})).values())}, "a": _A, "br": _BR,
+}
+_native: Any = native.load(**_NATIVE_TABLES)
 
 
 @dataclass(slots=True)
@@ -109,13 +117,13 @@ class _Units:
     length: list[int]  # characters of ``line``
     link_length: list[int]
     own: list[bool]  # text taken from the node's inline children only, <br> already turned to breaks
+    commas: list[int]  # in ``text``, Latin and Arabic
 
     def weights(self) -> list[float]:
         """Each block's vote: commas and length say running prose; short or link-heavy blocks get none."""
         return [
-            0.0 if length < _MIN_SCORED or links * 2 >= length
-            else 1 + text.count(",") + text.count("،") + min(length / 100, 3)
-            for text, length, links in zip(self.text, self.length, self.link_length, strict=True)
+            0.0 if length < _MIN_SCORED or links * 2 >= length else 1 + commas + min(length / 100, 3)
+            for commas, length, links in zip(self.commas, self.length, self.link_length, strict=True)
         ]
 
 
@@ -123,17 +131,61 @@ class _Page:
     """The pruned body as arrays indexed by document order (index 0 is <body>). Comments are kept
     as childless entries: filtering them out costs more than carrying them.
 
-    Built by one depth-first walk over element children (``iter()``) that removes junk subtrees as
+    Two builders give the same arrays: ``_NativePage`` (the C walk in _lexwalk.c, the default) and
+    ``_PythonPage`` (the reference, used when the extension is missing or fails its self-check).
+    The per-node reads below are theirs; everything after the walk is shared."""
+
+    __slots__ = ("below", "block_commas", "block_lines", "block_texts", "blocks", "ends", "links", "mixed_units",
+                 "parents", "tags")
+
+    tags: list[int]
+    parents: list[int]
+    ends: list[int]
+    below: list[int]  # bits of the tags in each subtree
+    links: list[int]  # characters of link text in each subtree
+    blocks: list[int]  # text blocks: the subtree holds none of the tags that disqualify them
+    block_texts: list[str]  # node.text(deep=True) of each of ``blocks``
+    block_lines: list[str]  # ... whitespace-normalised
+    block_commas: list[int]  # ... its commas (Latin and Arabic): running prose has them
+    # Containers with text of their own beside child blocks: (index, own text, link text length).
+    mixed_units: list[tuple[int, str, int]]
+
+    def attrs(self, index: int) -> dict[str, str | None]:
+        raise NotImplementedError
+
+    def direct_text(self, index: int) -> str:
+        """``text(deep=False)``."""
+        raise NotImplementedError
+
+    def stripped_len(self, index: int, deep: bool) -> int:
+        """``len(text(deep=deep, strip=True))``."""
+        raise NotImplementedError
+
+    def own_text(self, index: int) -> tuple[str, int]:
+        """Inline children's text with PARA_BREAK for each <br> or child block, and link text length."""
+        raise NotImplementedError
+
+    def text_with_breaks(self, index: int) -> str:
+        """A block's text with a paragraph break at each <br>."""
+        raise NotImplementedError
+
+    def vote(self, units: _Units) -> dict[int, float]:
+        """Each container's base score, in the order of first votes (see _best_containers)."""
+        raise NotImplementedError
+
+
+class _PythonPage(_Page):
+    """Built by one depth-first walk over element children (``iter()``) that removes junk subtrees as
     it meets them, without entering them: the walk yields each parent directly, where a full
     ``traverse()`` had to visit the ~680 elements of a typical body (most inside nav/header/footer)
     to prune, then walk the ~250 left again and look every parent up by address."""
 
-    __slots__ = ("below", "blocks", "ends", "links", "mixed", "nodes", "parents", "tags")
+    __slots__ = ("nodes",)
 
     def __init__(self, body: LexborNode) -> None:
         nodes, tags, parents, ends, below, links = [body], [body.tag_id], [-1], [1], [0], [0]
-        blocks: list[int] = []  # text blocks: the subtree holds none of the tags that disqualify them
-        mixed: list[int] = []  # other containers that may hold text of their own
+        blocks: list[int] = []
+        mixed: list[int] = []
         bit, blockers = _BIT.get, _UNIT_BLOCKERS
         stack = [(0, body.iter())]  # (element, iterator over its children): the open path of the walk
         push, pop = stack.append, stack.pop
@@ -174,15 +226,86 @@ class _Page:
             nodes, tags, parents, ends, below, links
         )
         blocks.sort()  # found when their subtree closed; document order from here on
-        self.blocks, self.mixed = blocks, mixed
+        self.blocks = blocks
+        self.block_texts = [nodes[i].text(deep=True) for i in blocks]
+        self.block_lines = [_normalise(raw) for raw in self.block_texts]
+        self.block_commas = [raw.count(",") + raw.count("،") for raw in self.block_texts]
+        self.mixed_units = [(i, *self.own_text(i)) for i in mixed if _has_own_text(self, i)]
+
+    def attrs(self, index: int) -> dict[str, str | None]:
+        return self.nodes[index].attributes
+
+    def direct_text(self, index: int) -> str:
+        return self.nodes[index].text(deep=False)
+
+    def stripped_len(self, index: int, deep: bool) -> int:
+        return len(self.nodes[index].text(deep=deep, strip=True))
+
+    def own_text(self, index: int) -> tuple[str, int]:
+        parts: list[str] = []
+        link_length = 0
+        for child in self.nodes[index].iter(include_text=True):
+            tag = child.tag
+            if tag in _INLINE:
+                piece = child.text(deep=True)
+                parts.append(piece)
+                if tag == "a":
+                    link_length += len(piece.strip())
+            elif tag != "-comment":
+                parts.append(PARA_BREAK)
+        return "".join(parts), link_length
+
+    def text_with_breaks(self, index: int) -> str:
+        # Marks the tree: an enclosing block read later would see a break twice, which only makes an
+        # empty line that is dropped.
+        for i in range(index + 1, self.ends[index]):
+            if self.tags[i] == _BR:
+                self.nodes[i].insert_before(PARA_BREAK)
+        return self.nodes[index].text(deep=True)
+
+    def vote(self, units: _Units) -> dict[int, float]:
+        return _vote(self.parents, units.index, units.weights(), units.length, units.link_length)
 
 
-def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
-    """Story paragraphs of the page, in order. Mutates ``tree`` (boilerplate is removed)."""
+class _NativePage(_Page):
+    """The same walk in C (_lexwalk.c): node ids instead of selectolax wrappers, junk unlinked, block
+    texts read in the same call. ``tree`` is held so that the ids stay valid."""
+
+    __slots__ = ("ids", "tree")
+
+    def __init__(self, tree: LexborHTMLParser, body: LexborNode) -> None:
+        self.tree = tree
+        (self.ids, self.tags, self.parents, self.ends, self.below, self.links, self.blocks, self.block_texts,
+         self.block_lines, self.block_commas, self.mixed_units) = _native.walk(body.mem_id)
+
+    def attrs(self, index: int) -> dict[str, str | None]:
+        return _native.attrs(self.ids[index])
+
+    def direct_text(self, index: int) -> str:
+        return _native.direct_text(self.ids[index])
+
+    def stripped_len(self, index: int, deep: bool) -> int:
+        return _native.stripped_len(self.ids[index], deep)
+
+    def own_text(self, index: int) -> tuple[str, int]:
+        return _native.own_text(self.ids[index])
+
+    def text_with_breaks(self, index: int) -> str:
+        return _native.text_with_breaks(self.ids[index])
+
+    def vote(self, units: _Units) -> dict[int, float]:
+        return _native.vote(self.parents, units.index, units.weights(), units.length, units.link_length)
+
+
+def extract_paragraphs(tree: LexborHTMLParser, native: bool | None = None) -> list[str]:
+    """Story paragraphs of the page, in order. Mutates ``tree`` (boilerplate is removed). ``native``:
+    force the C walk (True) or the Python one (False); by default the C walk when it is available."""
     body = tree.body
     if body is None:
         return []
-    page = _Page(body)
+    if native is None:
+        native = _native is not None
+    page: _Page = _NativePage(tree, body) if native else _PythonPage(body)
     units = _collect_units(page)
     if not units.index:
         return []
@@ -195,18 +318,18 @@ def extract_paragraphs(tree: LexborHTMLParser) -> list[str]:
 
 
 def _collect_units(page: _Page) -> _Units:
-    nodes, links, blocks = page.nodes, page.links, page.blocks
-    raws = [nodes[i].text(deep=True) for i in blocks]
-    lines = [_normalise(raw) for raw in raws]
+    links, blocks, lines = page.links, page.blocks, page.block_lines
     kept = [at for at, line in enumerate(lines) if line]  # empty blocks (image wrappers, spacers)
     index = [blocks[at] for at in kept]
-    text = [raws[at] for at in kept]
+    text = [page.block_texts[at] for at in kept]
     line = [lines[at] for at in kept]
-    mixed = [found for i in page.mixed if (found := _mixed_block(nodes[i], i)) is not None]
+    commas = [page.block_commas[at] for at in kept]
+    mixed = [found for unit in page.mixed_units if (found := _mixed_block(*unit)) is not None]
     if not mixed:  # the usual case: no sorting, no tuples
-        return _Units(index, text, line, [len(x) for x in line], [links[i] for i in index], [False] * len(index))
+        return _Units(index, text, line, [len(x) for x in line], [links[i] for i in index], [False] * len(index),
+                      commas)
     found = sorted([*zip(index, text, line, [len(x) for x in line], [links[i] for i in index],
-                         [False] * len(index), strict=True), *mixed])  # mixed blocks go back into document order
+                         [False] * len(index), commas, strict=True), *mixed])  # mixed blocks back into document order
     return _Units(*map(list, zip(*found, strict=True)))
 
 
@@ -221,51 +344,48 @@ def _normalise(raw: str) -> str:
     return " ".join(raw.split())
 
 
-def _mixed_block(node: LexborNode, index: int) -> tuple[int, str, str, int, int, bool] | None:
-    """A container holding story text next to child blocks or <br>s (``<div>text<br>more<div
-    class=ad/></div>``): its own inline text is a block; the child blocks are units of their own."""
-    direct = node.text(deep=False)  # one decode; strip=True decodes every text node separately
+def _has_own_text(page: _Page, index: int) -> bool:
+    """Whether a container holds story text next to child blocks or <br>s (``<div>text<br>more<div
+    class=ad/></div>``): enough text of its own, not counting whitespace."""
+    direct = page.direct_text(index)  # one decode; strip=True decodes every text node separately
     if len(direct) < _DIRECT_TEXT or direct.isspace():  # stripping only shortens: no need to strip
-        return None
-    if len(node.text(deep=False, strip=True)) < _DIRECT_TEXT:
-        return None
-    text, link_length = _own_text(node)
+        return False
+    return page.stripped_len(index, False) >= _DIRECT_TEXT
+
+
+def _mixed_block(index: int, raw: str, link_length: int) -> tuple[int, str, str, int, int, bool, int] | None:
+    """Such a container's own inline text is a block; the child blocks are units of their own.
+    ``raw``: its inline children's text with a paragraph break at each <br> or child block."""
+    pieces = (" ".join(p.split()) for p in raw.split(PARA_BREAK))
+    text = PARA_BREAK.join(p for p in pieces if p)
     length = len(text) - text.count(PARA_BREAK)
-    return (index, text, text, length, link_length, True) if length else None
-
-
-def _own_text(node: LexborNode) -> tuple[str, int]:
-    """Text of the node's inline children, a paragraph break at each <br> or child block."""
-    parts: list[str] = []
-    link_length = 0
-    for child in node.iter(include_text=True):
-        tag = child.tag
-        if tag in _INLINE:
-            piece = child.text(deep=True)
-            parts.append(piece)
-            if tag == "a":
-                link_length += len(piece.strip())
-        elif tag != "-comment":
-            parts.append(PARA_BREAK)
-    pieces = (" ".join(p.split()) for p in "".join(parts).split(PARA_BREAK))
-    return PARA_BREAK.join(p for p in pieces if p), link_length
+    commas = text.count(",") + text.count("،")
+    return (index, text, text, length, link_length, True, commas) if length else None
 
 
 def _best_containers(page: _Page, units: _Units) -> list[int]:
     """Readability-style: each text block votes for its parent (full), grandparent (half) and
     great-grandparent (quarter); link density and class names then scale each container's votes."""
-    count = len(page.parents)
+    bases = page.vote(units)
+    if not bases:
+        return []
+    best, best_score = _pick_best(page, bases)
+    return _with_siblings(page, best, best_score, bases)
+
+
+def _vote(parents: list[int], index: list[int], weights: list[float], lengths: list[int], link_lengths: list[int]
+          ) -> dict[int, float]:
+    """The votes, as base scores {container: score x (1 - link share) ** 2} in the order of first
+    votes (ties go to the first voted). _lexwalk.vote is the same in C, step for step."""
+    count = len(parents)
     scores = [0.0] * count
     text_lens = [0] * count  # text length and link text length of the blocks below each container
     link_lens = [0] * count
     voted: list[int] = []  # containers in the order of their first vote
-    parents = page.parents
     first, second, third = _LEVELS
-    for index, weight, length, link_length in zip(
-        units.index, units.weights(), units.length, units.link_length, strict=True
-    ):
+    for unit, weight, length, link_length in zip(index, weights, lengths, link_lengths, strict=True):
         # The three levels written out: a loop over _LEVELS cost a third of the voting time.
-        ancestor = parents[index]
+        ancestor = parents[unit]
         if ancestor < 0:
             continue
         if not text_lens[ancestor]:  # every block has text, so this is the first vote
@@ -294,10 +414,7 @@ def _best_containers(page: _Page, units: _Units) -> list[int]:
         score, text_len = scores[key], text_lens[key]
         if score > 0 and text_len:
             bases[key] = score * (1 - link_lens[key] / text_len) ** _LD_POWER
-    if not bases:
-        return []
-    best, best_score = _pick_best(page, bases)
-    return _with_siblings(page, best, best_score, bases)
+    return bases
 
 
 def _pick_best(page: _Page, bases: dict[int, float]) -> tuple[int, float]:
@@ -309,7 +426,7 @@ def _pick_best(page: _Page, bases: dict[int, float]) -> tuple[int, float]:
     for key in sorted(bases, key=bases.__getitem__, reverse=True):
         if bases[key] * _MAX_CLASS_WEIGHT < top:
             break
-        finals[key] = bases[key] * _class_weight(page.nodes[key])
+        finals[key] = bases[key] * _class_weight(page.attrs(key))
         top = max(top, finals[key])
     best = max((key for key in bases if key in finals), key=finals.__getitem__)  # ties: first voted
     return best, finals[best]
@@ -327,17 +444,16 @@ def _with_siblings(page: _Page, best: int, best_score: float, bases: dict[int, f
     while child < end:
         base = bases.get(child, 0.0)
         if child == best or (
-            base * _MAX_CLASS_WEIGHT >= threshold and base * _class_weight(page.nodes[child]) >= threshold
+            base * _MAX_CLASS_WEIGHT >= threshold and base * _class_weight(page.attrs(child)) >= threshold
         ):
             chosen.append(child)
         child = page.ends[child]
     return chosen
 
 
-def _class_weight(node: LexborNode) -> float:
+def _class_weight(attrs: dict[str, str | None]) -> float:
     """A multiplier: class/id names hint at story text or widgets, but only tip close calls (an
     additive bonus let a near-empty "content-wrapper" beat the real article)."""
-    attrs = node.attributes
     label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
     if not label.strip():
         return 1.0
@@ -356,7 +472,7 @@ def _widgets(page: _Page, container: int) -> list[tuple[int, int]]:
 
     Only outermost widgets count, and a match holding much of the container's text is a wrapper that
     happens to carry a widget-ish name, not a widget."""
-    nodes, tags, below, ends = page.nodes, page.tags, page.below, page.ends
+    tags, below, ends = page.tags, page.below, page.ends
     container_len = 0
     out: list[tuple[int, int]] = []
     i, end = container + 1, ends[container]
@@ -366,10 +482,10 @@ def _widgets(page: _Page, container: int) -> list[tuple[int, int]]:
             i += 1  # holds no text block: removing it would change nothing
             continue
         teaser = tag == _A and below[i] & _TEASER_BLOCKS != 0
-        if (teaser or tag not in _NEVER_WIDGETS) and is_widget(nodes[i], tag, teaser):
+        if (teaser or tag not in _NEVER_WIDGETS) and is_widget(page.attrs, i, tag, teaser):
             if not container_len:
-                container_len = len(nodes[container].text(deep=True, strip=True)) or 1
-            if len(nodes[i].text(deep=True, strip=True)) <= _MAX_SHARE * container_len:
+                container_len = page.stripped_len(container, True) or 1
+            if page.stripped_len(i, True) <= _MAX_SHARE * container_len:
                 out.append((i, ends[i]))
                 i = ends[i]
                 continue
@@ -398,20 +514,12 @@ def _paragraphs_in(page: _Page, container: int, units: _Units, skipped: list[tup
         elif not below[index] & _BR_BIT and PARA_BREAK not in units.text[at]:
             pieces = [units.line[at]]  # one line, normalised when the block was collected
         else:
-            pieces = [" ".join(piece.split()) for piece in _block_text(page, index).split(PARA_BREAK)]
+            pieces = [" ".join(piece.split()) for piece in page.text_with_breaks(index).split(PARA_BREAK)]
         for line in pieces:
             if line and line not in seen and not is_boilerplate_text(line):
                 seen.add(line)
                 out.append(line)
     return out
-
-
-def _block_text(page: _Page, index: int) -> str:
-    """A block's text with a paragraph break at each <br> (marked only now, for kept blocks)."""
-    for i in range(index + 1, page.ends[index]):
-        if page.tags[i] == _BR:
-            page.nodes[i].insert_before(PARA_BREAK)
-    return page.nodes[index].text(deep=True)
 
 
 def _trim_edges(lines: list[str]) -> list[str]:
@@ -429,3 +537,57 @@ def _trim_edges(lines: list[str]) -> list[str]:
 
 def _is_sentence(line: str) -> bool:
     return len(line) >= 80 or (len(line) >= 25 and line[-1] in _SENTENCE_END)
+
+
+# The C walk reads lexbor's structs through a copy of their layout: before trusting it, both walks
+# must agree on a page that exercises every read (junk inside links, attributes from lexbor's fixed
+# table and from the document's own, <br>s, mixed text, comments, Arabic).
+_SELF_CHECK_PAGE = """<html><body><div id="main" class="article-body">
+<p>أعلنت <a href="/a">وزارة <script>x()</script>الخارجية</a> أن الوفد وصل، وقال المتحدث إن المحادثات ستستمر.</p>
+<div class="share-bar" role="navigation" hidden aria-hidden="true" style="display:none">شارك <nav>x</nav></div>
+<div>نص مباشر داخل الحاوية يكفي ليكون فقرة مستقلة بذاته<br>وسطر ثان بعد الفاصل<p>فقرة فرعية</p><!-- c --></div>
+<ul><li>عنصر أول في القائمة</li><li><a href="/b">رابط</a></li></ul><custom-tag data-x="1">مخصص</custom-tag>
+<blockquote>اقتباس<br>ثان</blockquote><td>خلية</td><a href="/c"><div>بطاقة</div></a></div></body></html>"""
+
+
+def _self_check(module: object) -> object:
+    if module is None:
+        return None
+    python_page = _PythonPage(LexborHTMLParser(_SELF_CHECK_PAGE).body)
+    tree = LexborHTMLParser(_SELF_CHECK_PAGE)
+    native_page = _NativePage(tree, tree.body)
+    def fixed(tags: list[int]) -> list[int]:  # a custom tag's id is an address in its own document
+        return [tag if tag < 256 else -1 for tag in tags]
+
+    if fixed(python_page.tags) != fixed(native_page.tags):
+        native.refuse("walk differs in tags")
+        return None
+    for name in ("parents", "ends", "below", "links", "blocks", "block_texts", "block_lines", "block_commas"):
+        if getattr(python_page, name) != getattr(native_page, name):
+            native.refuse(f"walk differs in {name}")
+            return None
+    if sorted(python_page.mixed_units) != sorted(native_page.mixed_units):
+        native.refuse("walk differs in mixed_units")
+        return None
+    for index in range(len(python_page.tags)):
+        full = python_page.attrs(index)
+        wanted = {k: v for k, v in full.items() if k in native.ATTRIBUTES}
+        reads = (
+            (wanted, native_page.attrs(index)),
+            (python_page.direct_text(index), native_page.direct_text(index)),
+            (python_page.stripped_len(index, True), native_page.stripped_len(index, True)),
+            (python_page.stripped_len(index, False), native_page.stripped_len(index, False)),
+            (python_page.own_text(index), native_page.own_text(index)),
+        )
+        if any(a != b for a, b in reads):
+            native.refuse(f"node reads differ at element {index}")
+            return None
+    for index in python_page.blocks:  # last: the Python read marks the tree
+        python_lines = [x for x in python_page.text_with_breaks(index).split(PARA_BREAK) if x]
+        if python_lines != [x for x in native_page.text_with_breaks(index).split(PARA_BREAK) if x]:
+            native.refuse(f"block text differs at element {index}")
+            return None
+    return module
+
+
+_native = _self_check(_native)

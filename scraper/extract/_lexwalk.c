@@ -1,0 +1,800 @@
+/* The generic extractor's tree walk in C, over the lexbor tree that selectolax built.
+ *
+ * Why: the Python walk pays 40-140 ns for every node read through selectolax (a new wrapper object
+ * per child, parent or attribute), which kept extraction at ~9x trafilatura's speed on English pages
+ * where the target is 20x (bench/extraction.py). Here the same walk reads lexbor's structs directly.
+ *
+ * Nothing of lexbor is linked: selectolax keeps its lexbor symbols private. Only struct fields are
+ * read, so the layouts below are copied from the lexbor that selectolax 1.0.2 bundles (pinned in
+ * pyproject.toml), and scraper/extract/native.py checks them against selectolax's own view of a
+ * test page at import; on any mismatch the pure-Python walk (generic.py) is used instead.
+ *
+ * Node ids are selectolax's ``mem_id`` (the node's address). The caller keeps the parser alive while
+ * it uses them. Junk subtrees are unlinked the way lexbor's lxb_dom_node_remove_wo_events does; their
+ * memory belongs to the document's arenas and is freed with the document.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- lexbor layouts (lexbor/dom/interfaces/{node,element,attr,character_data}.h, core/{str,hash}.h) */
+typedef struct lxb_node lxb_node;
+typedef struct {
+    unsigned char *data;
+    size_t length;
+} lexbor_str;
+struct lxb_node {
+    void *events;
+    uintptr_t local_name;
+    uintptr_t prefix;
+    uintptr_t ns;
+    void *owner_document;
+    lxb_node *next;
+    lxb_node *prev;
+    lxb_node *parent;
+    lxb_node *first_child;
+    lxb_node *last_child;
+    void *user;
+    int type; /* lxb_dom_node_type_t */
+};
+typedef struct lxb_attr lxb_attr;
+typedef struct {
+    lxb_node node;
+    uintptr_t upper_name;
+    uintptr_t qualified_name;
+    lexbor_str *is_value;
+    lxb_attr *first_attr;
+    lxb_attr *last_attr;
+    lxb_attr *attr_id;
+    lxb_attr *attr_class;
+} lxb_element;
+struct lxb_attr {
+    lxb_node node;
+    uintptr_t upper_name;
+    uintptr_t qualified_name;
+    lexbor_str *value;
+    lxb_element *owner;
+    lxb_attr *next;
+    lxb_attr *prev;
+};
+typedef struct {
+    lxb_node node;
+    lexbor_str data;
+} lxb_character_data;
+#define HASH_SHORT_SIZE 16
+typedef struct {
+    union {
+        unsigned char *long_str;
+        unsigned char short_str[HASH_SHORT_SIZE + 1];
+    } u;
+    size_t length;
+} lexbor_hash_entry; /* the head of lxb_dom_attr_data_t for names outside lexbor's fixed table */
+
+enum { NODE_ELEMENT = 1, NODE_TEXT = 3 };
+enum { TAG_TEXT = 2, TAG_COMMENT = 4, TAG_LIMIT = 256 }; /* fixed tag ids are < 0xc7; others are pointers */
+enum { ATTR_CLASS = 0x0b, ATTR_ID = 0x21, ATTR_STYLE = 0x3e, ATTR_FIXED_LIMIT = 0x49 };
+
+/* ---- configuration from generic.py (one source of truth for tag sets) */
+static unsigned char junk_tags[TAG_LIMIT], mixed_tags[TAG_LIMIT], inline_tags[TAG_LIMIT], has_blockers[TAG_LIMIT];
+static long tag_bits[TAG_LIMIT], blockers[TAG_LIMIT];
+static uintptr_t tag_a, tag_br;
+static int configured;
+
+#define IN(table, tag) ((tag) < TAG_LIMIT && (table)[(tag)])
+
+/* ---- a growable byte buffer for text */
+typedef struct {
+    char *data;
+    size_t length, capacity;
+} buffer;
+
+static int buffer_add(buffer *buf, const void *data, size_t length) {
+    if (buf->length + length > buf->capacity) {
+        size_t capacity = buf->capacity ? buf->capacity : 4096;
+        while (capacity < buf->length + length) capacity *= 2;
+        char *grown = PyMem_Realloc(buf->data, capacity);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        buf->data = grown;
+        buf->capacity = capacity;
+    }
+    if (length) memcpy(buf->data + buf->length, data, length);
+    buf->length += length;
+    return 0;
+}
+
+static const char PARA_BREAK_UTF8[] = "\xe2\x80\xa9"; /* U+2029, generic.PARA_BREAK */
+
+/* Text of the subtree below ``root`` (not root itself), as selectolax's text(deep=True) gathers it
+ * (lxb_dom_node_simple_walk over text nodes); with ``br_breaks`` a paragraph break before each <br>. */
+static int gather_text(lxb_node *root, buffer *buf, int br_breaks) {
+    lxb_node *node = root->first_child;
+    while (node != NULL) {
+        if (node->local_name == TAG_TEXT) {
+            lexbor_str *str = &((lxb_character_data *)node)->data;
+            if (str->data != NULL && buffer_add(buf, str->data, str->length) < 0) return -1;
+        } else if (br_breaks && node->local_name == tag_br && node->type == NODE_ELEMENT) {
+            if (buffer_add(buf, PARA_BREAK_UTF8, 3) < 0) return -1;
+        }
+        if (node->first_child != NULL) {
+            node = node->first_child;
+            continue;
+        }
+        while (node != root && node->next == NULL) node = node->parent;
+        if (node == root) break;
+        node = node->next;
+    }
+    return 0;
+}
+
+static PyObject *decode(const buffer *buf) {
+    return PyUnicode_DecodeUTF8(buf->data ? buf->data : "", (Py_ssize_t)buf->length, "replace");
+}
+
+static PyObject *subtree_text(lxb_node *root, int br_breaks) {
+    buffer buf = {0};
+    PyObject *out = gather_text(root, &buf, br_breaks) < 0 ? NULL : decode(&buf);
+    PyMem_Free(buf.data);
+    return out;
+}
+
+/* len(s.strip()) for a str, with str.strip()'s idea of whitespace. */
+static Py_ssize_t stripped_length(PyObject *text) {
+    Py_ssize_t start = 0, end = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    while (start < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, start))) start++;
+    while (end > start && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end - 1))) end--;
+    return end - start;
+}
+
+/* len(text(deep=True).strip()) of an element: link text length. -1 on error. */
+static Py_ssize_t link_length(lxb_node *node) {
+    PyObject *text = subtree_text(node, 0);
+    if (text == NULL) return -1;
+    Py_ssize_t length = stripped_length(text);
+    Py_DECREF(text);
+    return length;
+}
+
+/* Sum of len(fragment.strip()) over text nodes: len(text(deep, strip=True)), as selectolax joins
+ * stripped fragments with no separator. */
+static Py_ssize_t fragments_stripped_length(lxb_node *root, int deep) {
+    Py_ssize_t total = 0;
+    lxb_node *node = root->first_child;
+    while (node != NULL) {
+        if (node->local_name == TAG_TEXT) {
+            lexbor_str *str = &((lxb_character_data *)node)->data;
+            if (str->data != NULL) {
+                PyObject *piece = PyUnicode_DecodeUTF8((const char *)str->data, (Py_ssize_t)str->length, "replace");
+                if (piece == NULL) return -1;
+                total += stripped_length(piece);
+                Py_DECREF(piece);
+            }
+        }
+        if (deep && node->first_child != NULL) {
+            node = node->first_child;
+            continue;
+        }
+        if (!deep) {
+            node = node->next;
+            continue;
+        }
+        while (node != root && node->next == NULL) node = node->parent;
+        if (node == root) break;
+        node = node->next;
+    }
+    return total;
+}
+
+static lxb_node *node_of(PyObject *id) {
+    void *pointer = PyLong_AsVoidPtr(id);
+    if (pointer == NULL && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "null node id");
+    return pointer;
+}
+
+static void unlink_node(lxb_node *node) { /* lxb_dom_node_remove_wo_events */
+    if (node->parent != NULL) {
+        if (node->parent->first_child == node) node->parent->first_child = node->next;
+        if (node->parent->last_child == node) node->parent->last_child = node->prev;
+    }
+    if (node->next != NULL) node->next->prev = node->prev;
+    if (node->prev != NULL) node->prev->next = node->next;
+    node->parent = node->next = node->prev = NULL;
+}
+
+/* ---- the walk */
+typedef struct {
+    lxb_node **nodes;
+    uintptr_t *tags;
+    Py_ssize_t *parents, *ends, *links;
+    long *below;
+    unsigned char *kind; /* 1 text block, 2 mixed-text candidate */
+    Py_ssize_t count, capacity;
+} arrays;
+
+static void arrays_free(arrays *a) {
+    PyMem_Free(a->nodes);
+    PyMem_Free(a->tags);
+    PyMem_Free(a->parents);
+    PyMem_Free(a->ends);
+    PyMem_Free(a->links);
+    PyMem_Free(a->below);
+    PyMem_Free(a->kind);
+}
+
+#define GROW(field) \
+    do { \
+        void *grown = PyMem_Realloc(a->field, capacity * sizeof(*a->field)); \
+        if (grown == NULL) return -1; \
+        a->field = grown; \
+    } while (0)
+
+static int arrays_grow(arrays *a) {
+    Py_ssize_t capacity = a->capacity ? a->capacity * 2 : 1024;
+    GROW(nodes);
+    GROW(tags);
+    GROW(parents);
+    GROW(ends);
+    GROW(links);
+    GROW(below);
+    GROW(kind);
+    a->capacity = capacity;
+    return 0;
+}
+
+static Py_ssize_t arrays_add(arrays *a, lxb_node *node, Py_ssize_t parent) {
+    if (a->count == a->capacity && arrays_grow(a) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t i = a->count++;
+    a->nodes[i] = node;
+    a->tags[i] = node->local_name;
+    a->parents[i] = parent;
+    a->ends[i] = i + 1;
+    a->links[i] = 0;
+    a->below[i] = 0;
+    a->kind[i] = 0;
+    return i;
+}
+
+static long bit_of(uintptr_t tag) { return tag < TAG_LIMIT ? tag_bits[tag] : 0; }
+
+/* A subtree is complete: classify it and fold it into its parent (generic._Page's "else" branch). */
+static int close_element(arrays *a, Py_ssize_t i) {
+    uintptr_t tag = a->tags[i];
+    a->ends[i] = a->count;
+    if (tag == tag_a) {
+        Py_ssize_t length = link_length(a->nodes[i]);
+        if (length < 0) return -1;
+        a->links[i] += length;
+    } else if (IN(has_blockers, tag) && !(a->below[i] & blockers[tag])) {
+        a->kind[i] = 1;
+    } else if (IN(mixed_tags, tag)) {
+        a->kind[i] = 2;
+    }
+    Py_ssize_t parent = a->parents[i];
+    if (parent >= 0) {
+        a->below[parent] |= a->below[i] | bit_of(tag);
+        a->links[parent] += a->links[i];
+    }
+    return 0;
+}
+
+typedef struct {
+    Py_ssize_t index;
+    lxb_node *resume; /* the next sibling to visit once this element's children are done */
+} frame;
+
+static int walk_tree(lxb_node *body, arrays *a) {
+    frame *stack = NULL;
+    Py_ssize_t depth = 0, stack_capacity = 0;
+    int status = -1;
+    Py_ssize_t open = arrays_add(a, body, -1);
+    if (open < 0) return -1;
+    lxb_node *node = body->first_child;
+    for (;;) {
+        while (node != NULL) {
+            lxb_node *next = node->next;
+            if (node->type == NODE_TEXT) {
+                node = next;
+                continue;
+            }
+            if (IN(junk_tags, node->local_name)) {
+                unlink_node(node);
+                node = next;
+                continue;
+            }
+            Py_ssize_t i = arrays_add(a, node, open);
+            if (i < 0) goto done;
+            if (node->first_child == NULL) {
+                if (close_element(a, i) < 0) goto done;
+                node = next;
+                continue;
+            }
+            if (depth == stack_capacity) {
+                stack_capacity = stack_capacity ? stack_capacity * 2 : 64;
+                frame *grown = PyMem_Realloc(stack, stack_capacity * sizeof(frame));
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                stack = grown;
+            }
+            stack[depth].index = open;
+            stack[depth].resume = next;
+            depth++;
+            open = i;
+            node = node->first_child;
+        }
+        if (close_element(a, open) < 0) goto done;
+        if (depth == 0) break;
+        depth--;
+        open = stack[depth].index;
+        node = stack[depth].resume;
+    }
+    status = 0;
+done:
+    PyMem_Free(stack);
+    return status;
+}
+
+static PyObject *list_of_ssize(const Py_ssize_t *values, Py_ssize_t count) {
+    PyObject *list = PyList_New(count);
+    if (list == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyLong_FromSsize_t(values[i]);
+        if (item == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, item);
+    }
+    return list;
+}
+
+/* " ".join(text.split()), the same object when it is already so (most blocks). */
+static PyObject *normalise(PyObject *text) {
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), out = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    int normal = 1, space = 1; /* space: the last character kept was a separator (or nothing yet) */
+    for (Py_ssize_t i = 0; i < length && normal; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (Py_UNICODE_ISSPACE(c)) {
+            if (c != ' ' || space) normal = 0;
+            space = 1;
+        } else {
+            space = 0;
+        }
+    }
+    if (normal && (length == 0 || !space)) return Py_NewRef(text);
+    Py_UCS4 *chars = PyMem_Malloc((length + 1) * sizeof(Py_UCS4));
+    if (chars == NULL) return PyErr_NoMemory();
+    space = 1;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (Py_UNICODE_ISSPACE(c)) {
+            space = 1;
+            continue;
+        }
+        if (space && out) chars[out++] = ' ';
+        space = 0;
+        chars[out++] = c;
+    }
+    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars, out);
+    PyMem_Free(chars);
+    return result;
+}
+
+static Py_ssize_t count_commas(PyObject *text) { /* text.count(",") + text.count("\u060c") */
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), count = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        count += c == ',' || c == 0x060c;
+    }
+    return count;
+}
+
+static PyObject *own_text_of(lxb_node *root);
+static PyObject *direct_text_of(lxb_node *root);
+
+enum { DIRECT_TEXT = 40 }; /* generic._DIRECT_TEXT */
+
+/* generic._mixed_block's tests: enough text of the container's own, not counting whitespace. */
+static int has_own_text(lxb_node *node) {
+    PyObject *direct = direct_text_of(node);
+    if (direct == NULL) return -1;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(direct), stripped = stripped_length(direct);
+    Py_DECREF(direct);
+    if (length < DIRECT_TEXT || stripped == 0) return 0;
+    stripped = fragments_stripped_length(node, 0);
+    return stripped < 0 ? -1 : stripped >= DIRECT_TEXT;
+}
+
+/* Per text block: (text, normalised line, commas); per mixed container with text of its own:
+ * (index, own text, link length). */
+static int add_units(arrays *a, Py_ssize_t i, PyObject *texts, PyObject *lines, PyObject *commas,
+                     PyObject *mixed) {
+    if (a->kind[i] == 1) {
+        PyObject *text = subtree_text(a->nodes[i], 0);
+        if (text == NULL) return -1;
+        PyObject *line = normalise(text), *count = PyLong_FromSsize_t(count_commas(text));
+        int failed = line == NULL || count == NULL || PyList_Append(texts, text) || PyList_Append(lines, line) ||
+                     PyList_Append(commas, count);
+        Py_DECREF(text);
+        Py_XDECREF(line);
+        Py_XDECREF(count);
+        return failed ? -1 : 0;
+    }
+    int own = has_own_text(a->nodes[i]);
+    if (own <= 0) return own;
+    PyObject *pair = own_text_of(a->nodes[i]);
+    if (pair == NULL) return -1;
+    PyObject *unit = Py_BuildValue("(nOO)", i, PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1));
+    Py_DECREF(pair);
+    if (unit == NULL) return -1;
+    int failed = PyList_Append(mixed, unit);
+    Py_DECREF(unit);
+    return failed ? -1 : 0;
+}
+
+static PyObject *build_result(arrays *a) {
+    Py_ssize_t n = a->count;
+    PyObject *ids = PyList_New(n), *tags = PyList_New(n), *below = PyList_New(n);
+    PyObject *parents = list_of_ssize(a->parents, n), *ends = list_of_ssize(a->ends, n);
+    PyObject *links = list_of_ssize(a->links, n);
+    PyObject *blocks = PyList_New(0), *mixed = PyList_New(0), *texts = PyList_New(0);
+    PyObject *lines = PyList_New(0), *commas = PyList_New(0);
+    PyObject *result = NULL;
+    if (!ids || !tags || !below || !parents || !ends || !links || !blocks || !mixed || !texts || !lines || !commas)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *id = PyLong_FromVoidPtr(a->nodes[i]);
+        PyObject *tag = PyLong_FromSize_t(a->tags[i]);
+        PyObject *bits = PyLong_FromLong(a->below[i]);
+        if (!id || !tag || !bits) {
+            Py_XDECREF(id);
+            Py_XDECREF(tag);
+            Py_XDECREF(bits);
+            goto done;
+        }
+        PyList_SET_ITEM(ids, i, id);
+        PyList_SET_ITEM(tags, i, tag);
+        PyList_SET_ITEM(below, i, bits);
+        if (a->kind[i] == 1) {
+            PyObject *index = PyLong_FromSsize_t(i);
+            if (index == NULL) goto done;
+            int failed = PyList_Append(blocks, index);
+            Py_DECREF(index);
+            if (failed) goto done;
+        }
+        if (a->kind[i] && add_units(a, i, texts, lines, commas, mixed) < 0) goto done;
+    }
+    result = PyTuple_Pack(11, ids, tags, parents, ends, below, links, blocks, texts, lines, commas, mixed);
+done:
+    Py_XDECREF(ids);
+    Py_XDECREF(tags);
+    Py_XDECREF(below);
+    Py_XDECREF(parents);
+    Py_XDECREF(ends);
+    Py_XDECREF(links);
+    Py_XDECREF(blocks);
+    Py_XDECREF(mixed);
+    Py_XDECREF(texts);
+    Py_XDECREF(lines);
+    Py_XDECREF(commas);
+    return result;
+}
+
+static PyObject *walk(PyObject *self, PyObject *arg) {
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "_lexwalk.configure() was not called");
+        return NULL;
+    }
+    lxb_node *body = node_of(arg);
+    if (body == NULL) return NULL;
+    arrays a = {0};
+    PyObject *result = walk_tree(body, &a) < 0 ? NULL : build_result(&a);
+    arrays_free(&a);
+    return result;
+}
+
+/* ---- reads on single nodes */
+static PyObject *text(PyObject *self, PyObject *arg) {
+    lxb_node *node = node_of(arg);
+    return node == NULL ? NULL : subtree_text(node, 0);
+}
+
+static PyObject *text_with_breaks(PyObject *self, PyObject *arg) {
+    lxb_node *node = node_of(arg);
+    return node == NULL ? NULL : subtree_text(node, 1);
+}
+
+static PyObject *stripped_len(PyObject *self, PyObject *args) {
+    PyObject *id;
+    int deep;
+    if (!PyArg_ParseTuple(args, "Op", &id, &deep)) return NULL;
+    lxb_node *node = node_of(id);
+    if (node == NULL) return NULL;
+    Py_ssize_t length = fragments_stripped_length(node, deep);
+    return length < 0 ? NULL : PyLong_FromSsize_t(length);
+}
+
+static PyObject *direct_text_of(lxb_node *root) { /* text(deep=False) */
+    buffer buf = {0};
+    PyObject *out = NULL;
+    for (lxb_node *node = root->first_child; node != NULL; node = node->next) {
+        if (node->type != NODE_TEXT) continue;
+        lexbor_str *str = &((lxb_character_data *)node)->data;
+        if (str->data != NULL && buffer_add(&buf, str->data, str->length) < 0) goto done;
+    }
+    out = decode(&buf);
+done:
+    PyMem_Free(buf.data);
+    return out;
+}
+
+static PyObject *direct_text(PyObject *self, PyObject *arg) {
+    lxb_node *root = node_of(arg);
+    return root == NULL ? NULL : direct_text_of(root);
+}
+
+/* generic._own_text before its normalising: (inline children's text with a paragraph break for every
+ * other non-comment child, link text length). Each child's text is decoded on its own, as
+ * child.text() did. */
+static PyObject *own_text_of(lxb_node *root) {
+    PyObject *parts = PyList_New(0), *out = NULL;
+    Py_ssize_t links = 0;
+    if (parts == NULL) return NULL;
+    for (lxb_node *node = root->first_child; node != NULL; node = node->next) {
+        uintptr_t tag = node->local_name;
+        PyObject *piece;
+        if (IN(inline_tags, tag)) {
+            if (node->type == NODE_TEXT) {
+                lexbor_str *str = &((lxb_character_data *)node)->data;
+                piece = PyUnicode_DecodeUTF8(str->data ? (const char *)str->data : "", (Py_ssize_t)str->length,
+                                             "replace");
+            } else {
+                piece = subtree_text(node, 0);
+            }
+            if (piece == NULL) goto done;
+            if (tag == tag_a) links += stripped_length(piece);
+        } else if (tag != TAG_COMMENT) {
+            piece = PyUnicode_FromString("\u2029");
+            if (piece == NULL) goto done;
+        } else {
+            continue;
+        }
+        int failed = PyList_Append(parts, piece);
+        Py_DECREF(piece);
+        if (failed) goto done;
+    }
+    PyObject *empty = PyUnicode_FromString("");
+    if (empty == NULL) goto done;
+    PyObject *joined = PyUnicode_Join(empty, parts);
+    Py_DECREF(empty);
+    if (joined == NULL) goto done;
+    out = Py_BuildValue("(Nn)", joined, links);
+done:
+    Py_DECREF(parts);
+    return out;
+}
+
+static PyObject *own_text(PyObject *self, PyObject *arg) {
+    lxb_node *root = node_of(arg);
+    return root == NULL ? NULL : own_text_of(root);
+}
+
+/* An attribute's name: lexbor's fixed names are known here only for class/id/style; others (role,
+ * hidden, aria-hidden) live in the document's hash, whose entry starts with the name. */
+static int attr_name_is(uintptr_t id, const char *name, size_t length) {
+    if (id < ATTR_FIXED_LIMIT) return 0;
+    const lexbor_hash_entry *entry = (const lexbor_hash_entry *)id;
+    if (entry->length != length) return 0;
+    const unsigned char *str = length <= HASH_SHORT_SIZE ? entry->u.short_str : entry->u.long_str;
+    return memcmp(str, name, length) == 0;
+}
+
+static int set_attr(PyObject *dict, const char *key, const lxb_attr *attr) {
+    PyObject *value;
+    if (attr->value == NULL || attr->value->data == NULL) {
+        value = Py_NewRef(Py_None);
+    } else {
+        value = PyUnicode_DecodeUTF8((const char *)attr->value->data, (Py_ssize_t)attr->value->length, "replace");
+        if (value == NULL) return -1;
+    }
+    int failed = PyDict_SetItemString(dict, key, value);
+    Py_DECREF(value);
+    return failed;
+}
+
+/* The attributes the widget and class-name checks read (class, id, style, role, hidden,
+ * aria-hidden), as node.attributes gives them: value or None, the first of duplicates. */
+static PyObject *attrs(PyObject *self, PyObject *arg) {
+    lxb_node *node = node_of(arg);
+    if (node == NULL) return NULL;
+    PyObject *dict = PyDict_New();
+    if (dict == NULL || node->type != NODE_ELEMENT) return dict;
+    for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
+        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        const char *key = id == ATTR_CLASS ? "class"
+                          : id == ATTR_ID ? "id"
+                          : id == ATTR_STYLE ? "style"
+                          : attr_name_is(id, "role", 4) ? "role"
+                          : attr_name_is(id, "hidden", 6) ? "hidden"
+                          : attr_name_is(id, "aria-hidden", 11) ? "aria-hidden"
+                          : NULL;
+        if (key == NULL) continue;
+        if (PyDict_GetItemString(dict, key) == NULL && set_attr(dict, key, attr) < 0) {
+            Py_DECREF(dict);
+            return NULL;
+        }
+    }
+    return dict;
+}
+
+/* ---- generic._best_containers' voting: each unit gives its parent, grandparent and great-grandparent
+ * its weight times 1, 0.5, 0.25; the result is {container: score * (1 - link share) ** 2} in the
+ * order of first votes (ties go to the first voted), the same floating-point steps as the Python. */
+static int read_ssize(PyObject *list, Py_ssize_t i, Py_ssize_t *out) {
+    *out = PyLong_AsSsize_t(PyList_GET_ITEM(list, i));
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+static PyObject *vote(PyObject *self, PyObject *args) {
+    PyObject *parents, *index, *weights, *lengths, *link_lengths, *bases = NULL;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!", &PyList_Type, &parents, &PyList_Type, &index, &PyList_Type, &weights,
+                          &PyList_Type, &lengths, &PyList_Type, &link_lengths))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(parents), units = PyList_GET_SIZE(index);
+    if (PyList_GET_SIZE(weights) != units || PyList_GET_SIZE(lengths) != units ||
+        PyList_GET_SIZE(link_lengths) != units) {
+        PyErr_SetString(PyExc_ValueError, "unit lists differ in length");
+        return NULL;
+    }
+    static const double levels[3] = {1.0, 0.5, 0.25};
+    Py_ssize_t *up = PyMem_Calloc(count + 1, sizeof(Py_ssize_t)), *text_lens = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
+    Py_ssize_t *link_lens = PyMem_Calloc(count + 1, sizeof(Py_ssize_t)), *voted = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
+    double *scores = PyMem_Calloc(count + 1, sizeof(double));
+    Py_ssize_t voted_count = 0;
+    if (!up || !text_lens || !link_lens || !voted || !scores) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (read_ssize(parents, i, &up[i]) < 0) goto done;
+        if (up[i] >= count) {
+            PyErr_SetString(PyExc_ValueError, "parent out of range");
+            goto done;
+        }
+    }
+    for (Py_ssize_t u = 0; u < units; u++) {
+        Py_ssize_t ancestor, length, link_length;
+        if (read_ssize(index, u, &ancestor) < 0 || read_ssize(lengths, u, &length) < 0 ||
+            read_ssize(link_lengths, u, &link_length) < 0)
+            goto done;
+        double weight = PyFloat_AsDouble(PyList_GET_ITEM(weights, u));
+        if (weight == -1.0 && PyErr_Occurred()) goto done;
+        if (ancestor < 0 || ancestor >= count) {
+            PyErr_SetString(PyExc_ValueError, "unit index out of range");
+            goto done;
+        }
+        for (int level = 0; level < 3; level++) {
+            ancestor = up[ancestor];
+            if (ancestor < 0) break;
+            if (!text_lens[ancestor]) voted[voted_count++] = ancestor;
+            scores[ancestor] += weight * levels[level];
+            text_lens[ancestor] += length;
+            link_lens[ancestor] += link_length;
+        }
+    }
+    bases = PyDict_New();
+    if (bases == NULL) goto done;
+    for (Py_ssize_t v = 0; v < voted_count; v++) {
+        Py_ssize_t key = voted[v];
+        if (!(scores[key] > 0) || !text_lens[key]) continue;
+        double share = (double)link_lens[key] / (double)text_lens[key];
+        PyObject *name = PyLong_FromSsize_t(key), *value = PyFloat_FromDouble(scores[key] * pow(1 - share, 2.0));
+        int failed = name == NULL || value == NULL || PyDict_SetItem(bases, name, value) < 0;
+        Py_XDECREF(name);
+        Py_XDECREF(value);
+        if (failed) {
+            Py_CLEAR(bases);
+            goto done;
+        }
+    }
+done:
+    PyMem_Free(up);
+    PyMem_Free(text_lens);
+    PyMem_Free(link_lens);
+    PyMem_Free(voted);
+    PyMem_Free(scores);
+    return bases;
+}
+
+/* ---- configuration */
+static int fill_table(PyObject *ids, unsigned char *table) {
+    PyObject *iterator = PyObject_GetIter(ids), *item;
+    if (iterator == NULL) return -1;
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        Py_ssize_t tag = PyLong_AsSsize_t(item);
+        Py_DECREF(item);
+        if (tag < 0 || tag >= TAG_LIMIT) {
+            Py_DECREF(iterator);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "tag id out of range");
+            return -1;
+        }
+        table[tag] = 1;
+    }
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static int fill_bits(PyObject *mapping, long *values, unsigned char *present) {
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(mapping, &pos, &key, &value)) {
+        Py_ssize_t tag = PyLong_AsSsize_t(key);
+        long bits = PyLong_AsLong(value);
+        if (PyErr_Occurred()) return -1;
+        if (tag < 0 || tag >= TAG_LIMIT) {
+            PyErr_SetString(PyExc_ValueError, "tag id out of range");
+            return -1;
+        }
+        values[tag] = bits;
+        if (present != NULL) present[tag] = 1;
+    }
+    return 0;
+}
+
+static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"junk", "bits", "blockers", "mixed", "inline", "a", "br", NULL};
+    PyObject *junk, *bits, *block_rules, *mixed, *inline_ids;
+    unsigned long long a, br;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!OOKK", names, &junk, &PyDict_Type, &bits, &PyDict_Type,
+                                     &block_rules, &mixed, &inline_ids, &a, &br))
+        return NULL;
+    memset(junk_tags, 0, sizeof junk_tags);
+    memset(mixed_tags, 0, sizeof mixed_tags);
+    memset(inline_tags, 0, sizeof inline_tags);
+    memset(has_blockers, 0, sizeof has_blockers);
+    memset(tag_bits, 0, sizeof tag_bits);
+    memset(blockers, 0, sizeof blockers);
+    configured = 0;
+    if (fill_table(junk, junk_tags) < 0 || fill_table(mixed, mixed_tags) < 0 || fill_table(inline_ids, inline_tags) < 0 ||
+        fill_bits(bits, tag_bits, NULL) < 0 || fill_bits(block_rules, blockers, has_blockers) < 0)
+        return NULL;
+    tag_a = (uintptr_t)a;
+    tag_br = (uintptr_t)br;
+    configured = 1;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
+     "configure(junk, bits, blockers, mixed, inline, a, br): the tag sets of generic.py"},
+    {"walk", walk, METH_O,
+     "walk(body_id) -> (ids, tags, parents, ends, below, links, blocks, block_texts, block_lines, block_commas, "
+     "mixed_units); unlinks junk"},
+    {"text", text, METH_O, "text(id): node.text(deep=True)"},
+    {"text_with_breaks", text_with_breaks, METH_O, "text(deep=True) with U+2029 before each <br>"},
+    {"stripped_len", stripped_len, METH_VARARGS, "stripped_len(id, deep): len(node.text(deep, strip=True))"},
+    {"direct_text", direct_text, METH_O, "direct_text(id): node.text(deep=False)"},
+    {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
+    {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},
+    {"attrs", attrs, METH_O, "attrs(id) -> {class, id, style, role, hidden, aria-hidden present}"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_lexwalk", "The generic extractor's walk in C.", -1,
+                                    methods};
+
+PyMODINIT_FUNC PyInit__lexwalk(void) { return PyModule_Create(&module); }

@@ -1,0 +1,40 @@
+"""The C walk of the generic extractor (_lexwalk.c), when it was built and fits this selectolax.
+
+It reads lexbor's structs directly, so it is only as right as its copy of their layout: generic.py
+compares it with the Python walk on a test page before using it. ``SCRAPER_PURE_PYTHON_EXTRACT=1``
+turns it off (for comparing the two)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from types import ModuleType
+from typing import Any
+
+from scraper.logs import log_event
+
+OFF_SWITCH = "SCRAPER_PURE_PYTHON_EXTRACT"
+# What _lexwalk.attrs reads: the attributes boilerplate.is_widget and generic._class_weight look at.
+ATTRIBUTES = frozenset({"class", "id", "style", "role", "hidden", "aria-hidden"})
+
+
+def load(**tables: Any) -> ModuleType | None:
+    """The configured extension, or None (then the Python walk runs: same output, ~2x slower)."""
+    if os.environ.get(OFF_SWITCH) == "1":
+        return None
+    try:
+        from scraper.extract import _lexwalk  # type: ignore[attr-defined]
+    except ImportError as exc:  # installed without a C compiler
+        log_event("extract.native_missing", level=logging.WARNING, error=str(exc))
+        return None
+    try:
+        _lexwalk.configure(**tables)
+    except (TypeError, ValueError) as exc:
+        log_event("extract.native_refused", level=logging.WARNING, error=str(exc))
+        return None
+    return _lexwalk
+
+
+def refuse(reason: str) -> None:
+    """The extension disagreed with the Python walk on the self-check page."""
+    log_event("extract.native_refused", level=logging.WARNING, error=reason)

@@ -1,0 +1,131 @@
+"""The C walk (scraper/extract/_lexwalk.c) against the Python walk it replaces: same arrays, same node
+reads, same paragraphs, on real pages and on hostile ones. The Python walk is the reference."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract import generic, native
+from scraper.extract.article import extract_article
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "articles"
+PAGES = sorted(FIXTURES.glob("*.html.gz")) + sorted((FIXTURES / "en").glob("*.html.gz"))
+ARRAYS = ("tags", "parents", "ends", "below", "links", "blocks", "block_texts", "block_lines", "block_commas")
+
+
+def both_pages(html: str | bytes) -> tuple[generic._PythonPage, generic._NativePage]:
+    python_tree, native_tree = LexborHTMLParser(html), LexborHTMLParser(html)
+    return generic._PythonPage(python_tree.body), generic._NativePage(native_tree, native_tree.body)
+
+
+def fixed(tags: list[int]) -> list[int]:
+    return [tag if tag < 256 else -1 for tag in tags]  # a custom tag's id is an address in its document
+
+
+def assert_same_walk(html: str | bytes) -> None:
+    python_page, native_page = both_pages(html)
+    assert fixed(python_page.tags) == fixed(native_page.tags)
+    for name in ARRAYS[1:]:
+        assert getattr(python_page, name) == getattr(native_page, name), name
+    assert sorted(python_page.mixed_units) == sorted(native_page.mixed_units)
+    units = generic._collect_units(python_page)
+    assert python_page.vote(units) == native_page.vote(generic._collect_units(native_page))
+    for index in range(len(python_page.tags)):
+        wanted = {k: v for k, v in python_page.attrs(index).items() if k in native.ATTRIBUTES}
+        assert native_page.attrs(index) == wanted
+        assert native_page.stripped_len(index, True) == python_page.stripped_len(index, True)
+        assert native_page.own_text(index) == python_page.own_text(index)
+
+
+def test_the_extension_is_built_and_passed_its_self_check() -> None:
+    # CI builds it (gcc is there): a silent fall back to the Python walk would halve extraction speed.
+    assert generic._native is not None
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_real_pages_give_the_same_walk_and_paragraphs(path: Path) -> None:
+    html = gzip.decompress(path.read_bytes())
+    assert_same_walk(html)
+    python_paragraphs = generic.extract_paragraphs(LexborHTMLParser(html), native=False)
+    assert python_paragraphs  # every fixture page has a story
+    assert generic.extract_paragraphs(LexborHTMLParser(html), native=True) == python_paragraphs
+
+
+def test_arabic_story_with_junk_inside_links_and_blocks() -> None:
+    html = """<html><body><div class="article-body">
+    <p>قال <a href="/x">وزير <script>track()</script>الخارجية <style>a{}</style>الإيراني</a> إن المحادثات مع
+    موسكو، التي بدأت أمس، ستتواصل الأسبوع المقبل في طهران.</p>
+    <p>وأضاف أن<br>التعاون<br><br>مستمر، وأن الجانبين اتفقا على خطة عمل مشتركة للعام المقبل.</p>
+    <div>نص الحاوية المباشر الذي يكفي طوله ليكون فقرة مستقلة<br>وسطر ثان<p>فقرة داخلية طويلة بما يكفي.</p></div>
+    <div class="share-tools" role="toolbar">شارك على فيسبوك</div><iframe src="/ad"></iframe>
+    </div></body></html>"""
+    assert_same_walk(html)
+    paragraphs = generic.extract_paragraphs(LexborHTMLParser(html), native=True)
+    assert paragraphs == generic.extract_paragraphs(LexborHTMLParser(html), native=False)
+    assert "قال وزير الخارجية الإيراني إن المحادثات مع موسكو، التي بدأت أمس، ستتواصل الأسبوع المقبل في طهران." in (
+        paragraphs
+    )
+    assert not any("track()" in p or "شارك" in p for p in paragraphs)
+
+
+def test_attributes_from_lexbors_table_and_from_the_documents_own() -> None:
+    html = ('<body><div id="a" class="b c" style="display:none" role="complementary" hidden aria-hidden="true"'
+            ' data-long-attribute-name-over-sixteen="1">نص</div><div class></div></body>')
+    _, page = both_pages(html)
+    assert page.attrs(1) == {"id": "a", "class": "b c", "style": "display:none", "role": "complementary",
+                             "hidden": None, "aria-hidden": "true"}
+    assert page.attrs(2) == {"class": None}
+    assert page.attrs(0) == {}
+
+
+def test_hostile_depth_is_walked_without_recursion() -> None:
+    depth = 11_000  # under article.MAX_DEPTH; a recursive C walk would overflow the stack far sooner
+    story = "<p>نص عميق جدا في الصفحة يكفي طوله ليكون فقرة.</p>"
+    html = "<body>" + "<div>" * depth + story + "</div>" * depth + "</body>"
+    assert_same_walk(html)
+    draft = extract_article(html, "https://example.com/deep")
+    assert draft.paragraphs == ["نص عميق جدا في الصفحة يكفي طوله ليكون فقرة."]
+
+
+def test_unusual_whitespace_is_normalised_like_str_split() -> None:
+    # U+00A0, U+2028, U+3000 and \x1c are whitespace to str.split(); U+200B (zero width space) is not.
+    html = "<body><p>\u00a0 أول\u2028ثاني\u3000\u3000ثالث\x1cرابع\u200bخامس ,، </p><p></p><p>   </p></body>"
+    assert_same_walk(html)
+    _, page = both_pages(html)
+    assert page.block_lines == ["أول ثاني ثالث رابع\u200bخامس ,،", "", ""]
+    assert page.block_commas[0] == 2
+
+
+def test_broken_utf8_in_bytes_is_replaced_alike() -> None:
+    assert_same_walk(b"<body><p>\xd9\x85\xd8 \xff\xfe caf\xc3\xa9 <a href=x>\xd8\xa8\xd8</a> ok</p></body>")
+
+
+def test_a_wrong_configuration_fails_the_self_check() -> None:
+    module = native.load(junk=set(), bits=generic._BIT, blockers=generic._UNIT_BLOCKERS, mixed=generic._MIXED,
+                         inline=set(), a=generic._A, br=generic._BR)
+    try:
+        assert module is not None
+        assert generic._self_check(module) is None  # junk kept and no inline tags: the walks differ
+    finally:
+        generic._native = native.load(**generic._NATIVE_TABLES)
+    assert generic._self_check(generic._native) is generic._native
+
+
+def test_out_of_range_tables_are_refused() -> None:
+    assert native.load(junk={10_000}, bits={}, blockers={}, mixed=set(), inline=set(), a=1, br=2) is None
+    generic._native = native.load(**generic._NATIVE_TABLES)
+    assert generic._native is not None
+
+
+def test_the_off_switch_runs_the_python_walk() -> None:
+    code = "from scraper.extract import generic; print(generic._native is None)"
+    env = {**os.environ, native.OFF_SWITCH: "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
