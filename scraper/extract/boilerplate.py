@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -66,7 +67,14 @@ def is_widget(read_attrs: Callable[[int], Mapping[str, str | None]], index: int,
     style = attrs.get("style") or ""
     if "none" in style and _DISPLAY_NONE.search(style):
         return True
-    label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    return _label_is_widget(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+
+
+@lru_cache(maxsize=4096)
+def _label_is_widget(label: str) -> bool:
+    """Whether class and id names say widget. Cached: a page repeats a few dozen labels, and the
+    search over ~60 alternatives was the costliest step of the widget pass."""
+    label = label.lower()
     if not _WIDGET.search(label):  # one scan rejects most nodes; the words never span a space
         return False
     tokens = label.split()

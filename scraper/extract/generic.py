@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -454,7 +455,12 @@ def _with_siblings(page: _Page, best: int, best_score: float, bases: dict[int, f
 def _class_weight(attrs: dict[str, str | None]) -> float:
     """A multiplier: class/id names hint at story text or widgets, but only tip close calls (an
     additive bonus let a near-empty "content-wrapper" beat the real article)."""
-    label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    return _label_weight(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+
+
+@lru_cache(maxsize=4096)
+def _label_weight(label: str) -> float:
+    """Cached: sites reuse a few dozen class names, and each search runs two long alternations."""
     if not label.strip():
         return 1.0
     weight = 1.0
