@@ -135,10 +135,25 @@ static PyObject *decode(const buffer *buf) {
     return PyUnicode_DecodeUTF8(buf->data ? buf->data : "", (Py_ssize_t)buf->length, "replace");
 }
 
+/* One buffer for all text reads: every call runs under the GIL and finishes with it, so none overlap.
+ * It is kept between calls (a malloc per read cost more than the read) and shrunk when a huge
+ * page left it large. */
+static buffer shared_buffer;
+enum { SHARED_KEEP = 1 << 20 };
+
+static void shared_release(void) {
+    shared_buffer.length = 0;
+    if (shared_buffer.capacity > SHARED_KEEP) {
+        PyMem_Free(shared_buffer.data);
+        shared_buffer.data = NULL;
+        shared_buffer.capacity = 0;
+    }
+}
+
 static PyObject *subtree_text(lxb_node *root, int br_breaks) {
-    buffer buf = {0};
-    PyObject *out = gather_text(root, &buf, br_breaks) < 0 ? NULL : decode(&buf);
-    PyMem_Free(buf.data);
+    shared_buffer.length = 0;
+    PyObject *out = gather_text(root, &shared_buffer, br_breaks) < 0 ? NULL : decode(&shared_buffer);
+    shared_release();
     return out;
 }
 
@@ -153,8 +168,25 @@ static Py_ssize_t stripped_length(PyObject *text) {
 }
 
 /* len(text(deep=True).strip()) of an element: link text length. -1 on error. */
+static int ascii_space(unsigned char c) { /* str.isspace() for ASCII: \t\n\v\f\r, \x1c-\x1f, space */
+    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+}
+
 static Py_ssize_t link_length(lxb_node *node) {
-    PyObject *text = subtree_text(node, 0);
+    shared_buffer.length = 0;
+    if (gather_text(node, &shared_buffer, 0) < 0) return -1;
+    const unsigned char *bytes = (const unsigned char *)shared_buffer.data;
+    Py_ssize_t start = 0, end = (Py_ssize_t)shared_buffer.length, i;
+    for (i = 0; i < end && bytes[i] < 0x80; i++) {
+    }
+    if (i == end) { /* ASCII: characters are bytes, no decoding needed */
+        while (start < end && ascii_space(bytes[start])) start++;
+        while (end > start && ascii_space(bytes[end - 1])) end--;
+        shared_release();
+        return end - start;
+    }
+    PyObject *text = decode(&shared_buffer);
+    shared_release();
     if (text == NULL) return -1;
     Py_ssize_t length = stripped_length(text);
     Py_DECREF(text);
@@ -410,6 +442,11 @@ enum { DIRECT_TEXT = 40 }; /* generic._DIRECT_TEXT */
 
 /* generic._mixed_block's tests: enough text of the container's own, not counting whitespace. */
 static int has_own_text(lxb_node *node) {
+    size_t bytes = 0; /* characters <= bytes: too few bytes settles it without decoding */
+    for (lxb_node *child = node->first_child; child != NULL; child = child->next)
+        if (child->type == NODE_TEXT && ((lxb_character_data *)child)->data.data != NULL)
+            bytes += ((lxb_character_data *)child)->data.length;
+    if (bytes < DIRECT_TEXT) return 0;
     PyObject *direct = direct_text_of(node);
     if (direct == NULL) return -1;
     Py_ssize_t length = PyUnicode_GET_LENGTH(direct), stripped = stripped_length(direct);
@@ -529,16 +566,16 @@ static PyObject *stripped_len(PyObject *self, PyObject *args) {
 }
 
 static PyObject *direct_text_of(lxb_node *root) { /* text(deep=False) */
-    buffer buf = {0};
     PyObject *out = NULL;
+    shared_buffer.length = 0;
     for (lxb_node *node = root->first_child; node != NULL; node = node->next) {
         if (node->type != NODE_TEXT) continue;
         lexbor_str *str = &((lxb_character_data *)node)->data;
-        if (str->data != NULL && buffer_add(&buf, str->data, str->length) < 0) goto done;
+        if (str->data != NULL && buffer_add(&shared_buffer, str->data, str->length) < 0) goto done;
     }
-    out = decode(&buf);
+    out = decode(&shared_buffer);
 done:
-    PyMem_Free(buf.data);
+    shared_release();
     return out;
 }
 
