@@ -15,7 +15,7 @@ from scraper.config import Selectors
 from scraper.errors import ExtractionError
 from scraper.extract.boilerplate import DROP_TAGS, is_boilerplate_text
 from scraper.extract.dates import parse_date
-from scraper.extract.decode import decode_html, has_mojibake, repair_mojibake
+from scraper.extract.decode import decode_for_parse, has_mojibake, repair_mojibake
 from scraper.extract.fields import (
     clean_author,
     clean_title,
@@ -67,11 +67,11 @@ def extract_article(
 ) -> ArticleDraft:
     """Extract title, body paragraphs, author, date, canonical URL. Raises ExtractionError when the
     page has neither a title nor a body."""
-    text = _to_text(html, content_type)
+    text, source = _to_text(html, content_type)
     if not text or text.isspace():  # not strip(): that copies the whole page
         raise ExtractionError(f"empty page: {url}")
     _refuse_absurd_nesting(text, url)
-    tree = LexborHTMLParser(text, options=_PARSE_OPTIONS)
+    tree = LexborHTMLParser(source, options=_PARSE_OPTIONS)
     if tree.body is None and tree.head is None:
         raise ExtractionError(f"not an HTML page: {url}")
     draft = ArticleDraft(url=url, title=None, paragraphs=[])
@@ -98,10 +98,14 @@ def extract_article(
     return draft
 
 
-def _to_text(html: str | bytes, content_type: str | None) -> str:
+def _to_text(html: str | bytes, content_type: str | None) -> tuple[str, str | bytes]:
+    """The page's text, and what to parse: the page's own bytes when the text is their plain UTF-8
+    decoding (lexbor reads UTF-8 bytes as they are; a str it re-encodes first), else the text."""
     if isinstance(html, bytes):
-        return decode_html(html, content_type)[0]
-    return repair_mojibake(html)[0] if has_mojibake(html) else html
+        text, utf8 = decode_for_parse(html, content_type)
+        return text, text if utf8 is None else utf8
+    text = repair_mojibake(html)[0] if has_mojibake(html) else html
+    return text, text
 
 
 def _fill(draft: ArticleDraft, name: str, found: tuple[object, str | None]) -> None:

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from scraper.extract.decode import DecodedPage, decode_html, decode_page, repair_mojibake, settle_fix
+from scraper.extract.article import extract_article
+from scraper.extract.decode import (
+    DecodedPage,
+    decode_for_parse,
+    decode_html,
+    decode_page,
+    repair_mojibake,
+    settle_fix,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "encodings"
 ARABIC = "<html><head><title>الأخبار</title></head><body><p>مرحبا بالعالم العربي، أخبار اليوم</p></body></html>"
@@ -142,3 +150,56 @@ def test_settle_fix() -> None:
     assert settle_fix("charset:windows-1256", []) == "charset:windows-1256"
     empty = decode_page(b"", fix="charset:windows-1256")  # refused, but says nothing about the charset
     assert empty.refused and settle_fix("charset:windows-1256", [empty]) == "charset:windows-1256"
+
+
+# --- fast paths: undeclared ASCII, and parsing a plain UTF-8 page from its own bytes ----------------------
+
+ASCII_PAGE = b"<html><head><title>Plain</title></head><body><p>Nothing but ASCII here.</p></body></html>"
+
+
+def test_undeclared_ascii_is_windows_1252_with_nothing_to_repair() -> None:
+    page = decode_page(ASCII_PAGE)
+    assert page == DecodedPage(ASCII_PAGE.decode(), "windows-1252", None, False)
+    assert decode_for_parse(ASCII_PAGE) == (ASCII_PAGE.decode(), ASCII_PAGE)
+    # The detector's "ascii" used to come back as the repair "charset:windows-1252", which then
+    # outvoted a source's real repair.
+    assert settle_fix("charset:windows-1256", [page]) == "charset:windows-1256"
+
+
+def test_ascii_with_nul_bytes_is_still_detected_as_utf16() -> None:
+    body = ASCII_PAGE.decode().encode("utf-16-le")  # no BOM: every other byte is NUL
+    page = decode_page(body)
+    assert (page.text, page.encoding, page.fix) == (ASCII_PAGE.decode(), "utf-16-le", "charset:utf-16-le")
+    assert decode_for_parse(body) == (ASCII_PAGE.decode(), None)
+
+
+def test_declared_latin1_ascii_page_is_parsed_from_its_bytes() -> None:
+    assert decode_for_parse(ASCII_PAGE, "text/html; charset=ISO-8859-1") == (ASCII_PAGE.decode(), ASCII_PAGE)
+
+
+def test_utf8_page_with_bom_is_parsed_from_its_bytes_without_the_bom() -> None:
+    body = b"\xef\xbb\xbf" + ARABIC.encode("utf-8")
+    assert decode_for_parse(body) == (ARABIC, ARABIC.encode("utf-8"))
+    assert decode_page(body) == DecodedPage(ARABIC, "utf-8", None, True)
+    from_bytes, from_text = extract_article(body, "https://example.com/a"), extract_article(ARABIC, "https://example.com/a")
+    assert (from_bytes.title, from_bytes.paragraphs) == (from_text.title, from_text.paragraphs) == (
+        "الأخبار", ["مرحبا بالعالم العربي، أخبار اليوم"])
+
+
+@pytest.mark.parametrize("repeat", [1, 3])  # 3: few enough bad bytes for the "mostly UTF-8" rule
+def test_invalid_utf8_page_is_parsed_from_its_text(repeat: int) -> None:
+    para = "<p>مرحبا بالعالم العربي، أخبار اليوم</p>"
+    body = f"<html><head><title>الأخبار</title></head><body>{para * repeat}</body></html>".encode()
+    body = body.replace("العربي".encode(), "العربي".encode() + b"\xff", 1)
+    text = body.decode("utf-8", errors="replace")
+    assert decode_for_parse(body) == (text, None)
+    assert decode_page(body) == DecodedPage(text, "utf-8", None, True)
+    assert extract_article(body, "https://example.com/a").paragraphs[0] == "مرحبا بالعالم العربي\ufffd، أخبار اليوم"
+
+
+def test_clean_is_read_from_the_utf8_bytes() -> None:
+    english = "<html><body><p>Café – “quoted” ©</p></body></html>".encode()
+    assert decode_page(english) == DecodedPage(english.decode(), "utf-8", None, False)
+    assert decode_for_parse(english)[1] == english
+    mojibake = ARABIC.encode("utf-8").decode("latin-1").encode("utf-8")
+    assert decode_for_parse(mojibake) == (ARABIC, None)  # repaired: not the bytes' own decoding
