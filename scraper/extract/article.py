@@ -64,10 +64,12 @@ def extract_article(
     selectors: Selectors | None = None,
     content_type: str | None = None,
     now: datetime | None = None,
+    utf8: bytes | None = None,
 ) -> ArticleDraft:
     """Extract title, body paragraphs, author, date, canonical URL. Raises ExtractionError when the
-    page has neither a title nor a body."""
-    text, source = _to_text(html, content_type)
+    page has neither a title nor a body. ``utf8``: for a str ``html`` already decoded (decode_page),
+    the bytes it is the strict UTF-8 decoding of, parsed as they are (DecodedPage.utf8)."""
+    text, source = (html, utf8) if utf8 is not None and isinstance(html, str) else _to_text(html, content_type)
     if not text or text.isspace():  # not strip(): that copies the whole page
         raise ExtractionError(f"empty page: {url}")
     _refuse_absurd_nesting(text, url)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
 
@@ -65,6 +65,9 @@ class DecodedPage:
     clean: bool
     # A remembered fix was tried and refused (it would have made the page worse).
     refused: str | None = None
+    # The bytes ``text`` is the strict UTF-8 decoding of (the body without a BOM), or None: what an HTML
+    # parser can take as they are instead of re-encoding the text (extract_article's ``utf8``).
+    utf8: bytes | None = field(default=None, compare=False, repr=False)  # derived from the body, not a finding
 
 
 def decode_page(body: bytes, content_type: str | None = None, fix: str | None = None) -> DecodedPage:
@@ -77,7 +80,7 @@ def decode_page(body: bytes, content_type: str | None = None, fix: str | None = 
     text, codec, needed, utf8 = _decode(body, content_type)
     name = _NAMES.get(codec, codec.replace("_", "-"))
     clean = needed is None and _has_arabic(text, utf8)
-    return DecodedPage(text, name, needed, clean, refused=fix or None)
+    return DecodedPage(text, name, needed, clean, refused=fix or None, utf8=utf8)
 
 
 def decode_for_parse(body: bytes, content_type: str | None = None) -> tuple[str, bytes | None]:

@@ -203,3 +203,19 @@ def test_clean_is_read_from_the_utf8_bytes() -> None:
     assert decode_for_parse(english)[1] == english
     mojibake = ARABIC.encode("utf-8").decode("latin-1").encode("utf-8")
     assert decode_for_parse(mojibake) == (ARABIC, None)  # repaired: not the bytes' own decoding
+
+
+def test_decoded_page_hands_its_utf8_bytes_to_the_parser() -> None:
+    # The daemon decodes first (decode_page) and passes the bytes on, so lexbor need not re-encode the text.
+    from scraper.extract.article import extract_article
+
+    html = ("<html><head><title>محادثات طهران وموسكو</title></head><body><article><p>قال المتحدث إن الوفدين "
+            "اتفقا، بعد يومين من المحادثات، على خطة عمل مشتركة.</p></article></body></html>").encode()
+    page = decode_page(html, "text/html; charset=utf-8")
+    assert page.utf8 == html
+    via_bytes = extract_article(page.text, "https://example.com/a", utf8=page.utf8)
+    via_text = extract_article(page.text, "https://example.com/a")
+    assert (via_bytes.title, via_bytes.paragraphs) == (via_text.title, via_text.paragraphs)
+    assert via_bytes.paragraphs == ["قال المتحدث إن الوفدين اتفقا، بعد يومين من المحادثات، على خطة عمل مشتركة."]
+    mojibake = decode_page("<p>Ø§Ù„Ù…ØªØ­Ø¯Ø«</p>".encode(), "text/html; charset=utf-8")
+    assert mojibake.fix == "mojibake:cp1252" and mojibake.utf8 is None  # repaired text is not those bytes
