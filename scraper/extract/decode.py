@@ -109,7 +109,7 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str, str, str | None
     # used to decode the whole page strictly and then again with errors="replace".
     text = _strict_utf8(body) if declared == "utf_8" or not body.isascii() else None
     needed = None
-    if text is not None or (declared != "utf_8" and _is_utf8(body)):
+    if text is not None or _is_utf8(body):  # declared UTF-8 with a stray byte is still UTF-8
         codec = "utf_8"
     elif declared == "cp1252" and _high_bytes_in_words(body) and (arabic := _arabic_codec(body)):
         # "ISO-8859-1" is many servers' default label (Apache's AddDefaultCharset), stamped on pages

@@ -219,3 +219,13 @@ def test_decoded_page_hands_its_utf8_bytes_to_the_parser() -> None:
     assert via_bytes.paragraphs == ["قال المتحدث إن الوفدين اتفقا، بعد يومين من المحادثات، على خطة عمل مشتركة."]
     mojibake = decode_page("<p>Ø§Ù„Ù…ØªØ­Ø¯Ø«</p>".encode(), "text/html; charset=utf-8")
     assert mojibake.fix == "mojibake:cp1252" and mojibake.utf8 is None  # repaired text is not those bytes
+
+
+def test_declared_utf8_with_one_stray_byte_stays_utf8() -> None:
+    # Was handed to the detector, which called such Arabic pages ptcp154 or iso8859-10: Latin garbage.
+    body = ("<html><head><meta charset=utf-8></head><body><p>" + "مرحبا بالعالم العربي، أخبار اليوم " * 20
+            + "</p></body></html>").encode().replace("اليوم".encode(), "اليوم".encode() + b"\xff", 1)
+    page = decode_page(body, "text/html; charset=utf-8")
+    assert page.encoding == "utf-8" and page.fix is None
+    assert page.text.count("\ufffd") == 1
+    assert "مرحبا بالعالم العربي، أخبار اليوم\ufffd" in page.text
