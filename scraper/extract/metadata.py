@@ -23,6 +23,7 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 # "...$" branch tried every position of (sometimes 100 kB) blocks.
 _LEADING_WRAPPER = re.compile(r"\s*(?:<!--|//<!\[CDATA\[|<!\[CDATA\[)")
 _TRAILING_WRAPPERS = ("-->", "//]]>", "]]>")
+_CONTAINERS = (dict, list)
 _JSON_FIELD = re.compile(r'"(headline|datePublished|articleBody)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 # Meta names that carry the publication date, best first.
 DATE_KEYS = (
@@ -79,7 +80,7 @@ def read_json_ld(tree: LexborHTMLParser) -> JsonLdArticle:
             continue
         raw = script.text(deep=True)
         data = _loads(raw)
-        objects = list(_walk(data)) if data is not None else []
+        objects = _walk(data) if data is not None else []
         for obj in objects:
             if _is_article(obj):
                 _merge(found, obj, objects)
@@ -107,16 +108,19 @@ def _unwrap(text: str) -> str:
     return text
 
 
-def _walk(data: Any) -> Any:
-    """Every dict in the JSON tree (iterative: no recursion limit on hostile input)."""
+def _walk(data: Any) -> list[dict[str, Any]]:
+    """Every dict in the JSON tree, parents before children (iterative: no recursion limit on hostile
+    input). Only containers go on the stack: @graph blocks are mostly strings."""
+    found: list[dict[str, Any]] = []
     stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            yield item
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+            found.append(item)
+            stack.extend([v for v in item.values() if isinstance(v, _CONTAINERS)])
         elif isinstance(item, list):
-            stack.extend(reversed(item))
+            stack.extend([v for v in reversed(item) if isinstance(v, _CONTAINERS)])
+    return found
 
 
 def _types(obj: dict[str, Any]) -> set[str]:
@@ -126,6 +130,9 @@ def _types(obj: dict[str, Any]) -> set[str]:
 
 
 def _is_article(obj: dict[str, Any]) -> bool:
+    t = obj.get("@type")
+    if isinstance(t, str):  # the usual case, without building a set
+        return t.lower().rsplit("/", 1)[-1] in ARTICLE_TYPES
     return bool(_types(obj) & ARTICLE_TYPES)
 
 
