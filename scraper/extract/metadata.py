@@ -18,6 +18,8 @@ ARTICLE_TYPES = frozenset(
     {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
      "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "report"}
 )
+# What json.loads(s, strict=False) builds on every call; strict=False: raw newlines inside strings.
+_JSON = json.JSONDecoder(strict=False)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 # HTML comment / CDATA wrappers around the JSON. Matched at the ends only: a regex with an unanchored
 # "...$" branch tried every position of (sometimes 100 kB) blocks.
@@ -91,12 +93,14 @@ def read_json_ld(tree: LexborHTMLParser) -> JsonLdArticle:
 
 def _loads(raw: str) -> Any:
     text = _unwrap(raw.strip()).strip().rstrip(";")
-    for candidate in (text, _TRAILING_COMMA.sub(r"\1", text)):
-        try:
-            return json.loads(candidate, strict=False)  # strict=False: raw newlines inside strings
-        except ValueError:
-            continue
-    return None
+    try:
+        return _JSON.decode(text)
+    except ValueError:  # the trailing-comma pass (a regex over the whole block) only when needed
+        pass
+    try:
+        return _JSON.decode(_TRAILING_COMMA.sub(r"\1", text))
+    except ValueError:
+        return None
 
 
 def _unwrap(text: str) -> str:
@@ -147,7 +151,7 @@ def _merge(found: JsonLdArticle, obj: dict[str, Any], objects: list[dict[str, An
 def _merge_fields_by_regex(found: JsonLdArticle, raw: str) -> None:
     for key, value in _JSON_FIELD.findall(raw):
         try:
-            text = json.loads(f'"{value}"', strict=False)
+            text = _JSON.decode(f'"{value}"')
         except ValueError:
             continue
         attr = {"headline": "headline", "datePublished": "date", "articleBody": "body"}[key]
