@@ -142,3 +142,14 @@ def test_json_ld_nested_article_in_lists() -> None:
 def test_json_ld_non_article_types_ignored() -> None:
     found = read_json_ld(ld_page('{"@type": "Organization", "name": "Org"}', '{"@type": 5, "headline": "No"}'))
     assert found == JsonLdArticle()
+
+
+def test_json_ld_trailing_commas_and_wrappers() -> None:
+    found = read_json_ld(ld_page('<!--{"@type": "NewsArticle", "headline": "عاجل", "author": ["سامي",],};-->'))
+    assert (found.headline, found.author) == ("عاجل", "سامي")
+
+
+def test_json_ld_unparseable_block_read_by_pattern() -> None:
+    broken = '{"@type": "NewsArticle", "headline": "خبر \\"مهم\\"", "datePublished": "2022-01-02" oops'
+    found = read_json_ld(ld_page(broken))
+    assert (found.headline, found.date) == ('خبر "مهم"', "2022-01-02")
