@@ -757,6 +757,27 @@ done:
     return bases;
 }
 
+/* ---- bytes.count(b"<") for the nesting guard (article._refuse_absurd_nesting): CPython's count walks a
+ * byte at a time (~0.1 ms on a 120 kB page); this counts 8 bytes per step. */
+static PyObject *count_byte(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    unsigned char byte;
+    if (!PyArg_ParseTuple(args, "y*b", &view, &byte)) return NULL;
+    const unsigned char *data = view.buf;
+    Py_ssize_t length = view.len, i = 0, count = 0;
+    const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7f7f7f7f7f7f7f7fULL, pattern = ones * byte;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t word;
+        memcpy(&word, data + i, 8);
+        uint64_t x = word ^ pattern; /* a zero byte where the byte matches */
+        uint64_t t = ~(((x & low7) + low7) | x | low7); /* exactly the zero bytes' high bits */
+        count += (Py_ssize_t)(((t >> 7) * ones) >> 56); /* sum of the 0/1 bytes (no popcnt instruction assumed) */
+    }
+    for (; i < length; i++) count += data[i] == byte;
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(count);
+}
+
 /* ---- configuration */
 static int fill_table(PyObject *ids, unsigned char *table) {
     PyObject *iterator = PyObject_GetIter(ids), *item;
@@ -826,6 +847,7 @@ static PyMethodDef methods[] = {
     {"stripped_len", stripped_len, METH_VARARGS, "stripped_len(id, deep): len(node.text(deep, strip=True))"},
     {"direct_text", direct_text, METH_O, "direct_text(id): node.text(deep=False)"},
     {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
+    {"count_byte", count_byte, METH_VARARGS, "count_byte(data, byte): data.count(bytes([byte]))"},
     {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},
     {"attrs", attrs, METH_O, "attrs(id) -> {class, id, style, role, hidden, aria-hidden present}"},
     {NULL, NULL, 0, NULL},

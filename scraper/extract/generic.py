@@ -597,3 +597,8 @@ def _self_check(module: object) -> object:
 
 
 _native = _self_check(_native)
+
+
+def native_module() -> Any:
+    """The C extension when it is in use (it also serves article.py's tag count), else None."""
+    return _native

@@ -129,3 +129,19 @@ def test_the_off_switch_runs_the_python_walk() -> None:
     env = {**os.environ, native.OFF_SWITCH: "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_count_byte_equals_bytes_count() -> None:
+    samples = [b"", b"<", b"<" * 17, "<p>نص</p>".encode() * 999 + b"<", os.urandom(100_003), bytes(range(256)) * 33]
+    for data in samples:
+        assert generic._native.count_byte(data, 0x3C) == data.count(b"<")
+        assert generic._native.count_byte(data, 0xFF) == data.count(b"\xff")
+
+
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_absurd_nesting_is_refused_before_parsing_from_bytes_or_text(as_bytes: bool) -> None:
+    from scraper.errors import ExtractionError
+
+    html = "<html><body>" + "<div>" * 13_000 + "نص" + "</div>" * 13_000 + "</body></html>"
+    with pytest.raises(ExtractionError, match="nested more than 12000"):
+        extract_article(html.encode() if as_bytes else html, "https://example.com/deep")
