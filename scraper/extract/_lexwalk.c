@@ -670,7 +670,7 @@ static PyObject *attrs(PyObject *self, PyObject *arg) {
                           : attr_name_is(id, "aria-hidden", 11) ? "aria-hidden"
                           : NULL;
         if (key == NULL) continue;
-        if (PyDict_GetItemString(dict, key) == NULL && set_attr(dict, key, attr) < 0) {
+        if (set_attr(dict, key, attr) < 0) { /* the last of duplicates wins, as in node.attributes */
             Py_DECREF(dict);
             return NULL;
         }
@@ -755,6 +755,82 @@ done:
     PyMem_Free(voted);
     PyMem_Free(scores);
     return bases;
+}
+
+/* ---- <meta> and JSON-LD for metadata.py, in one C walk instead of a wrapper and an attribute dict per tag */
+enum { ATTR_CONTENT = 0x10, ATTR_TYPE = 0x43 };
+
+static PyObject *attr_value(const lxb_attr *attr) {
+    if (attr == NULL) return Py_NewRef(Py_None);
+    if (attr->value == NULL || attr->value->data == NULL) return Py_NewRef(Py_None);
+    return PyUnicode_DecodeUTF8((const char *)attr->value->data, (Py_ssize_t)attr->value->length, "replace");
+}
+
+/* (content, property, name, itemprop) of a <meta>: node.attributes.get() of each (the last duplicate wins). */
+static PyObject *meta_entry(lxb_node *node) {
+    const lxb_attr *found[4] = {NULL, NULL, NULL, NULL};
+    for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
+        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        if (id == ATTR_CONTENT) found[0] = attr;
+        else if (attr_name_is(id, "property", 8)) found[1] = attr;
+        else if (attr_name_is(id, "name", 4)) found[2] = attr;
+        else if (attr_name_is(id, "itemprop", 8)) found[3] = attr;
+    }
+    PyObject *values[4] = {NULL, NULL, NULL, NULL}, *entry = NULL;
+    for (int k = 0; k < 4; k++)
+        if ((values[k] = attr_value(found[k])) == NULL) goto done;
+    entry = PyTuple_Pack(4, values[0], values[1], values[2], values[3]);
+done:
+    for (int k = 0; k < 4; k++) Py_XDECREF(values[k]);
+    return entry;
+}
+
+static int is_ld_json(lxb_node *node) {
+    static const char wanted[] = "application/ld+json";
+    const lxb_attr *type = NULL;
+    for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
+        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        if (id == ATTR_TYPE) type = attr;
+    }
+    return type != NULL && type->value != NULL && type->value->data != NULL &&
+           type->value->length == sizeof wanted - 1 && memcmp(type->value->data, wanted, sizeof wanted - 1) == 0;
+}
+
+/* head_data(root_id, meta_tag, script_tag) -> ([(content, property, name, itemprop)], [ld+json text]), in
+ * document order over the descendants of root, as tree.tags("meta") / tree.tags("script") list them. */
+static PyObject *head_data(PyObject *self, PyObject *args) {
+    PyObject *id;
+    unsigned long long meta_tag, script_tag;
+    if (!PyArg_ParseTuple(args, "OKK", &id, &meta_tag, &script_tag)) return NULL;
+    lxb_node *root = node_of(id);
+    if (root == NULL) return NULL;
+    PyObject *metas = PyList_New(0), *scripts = PyList_New(0), *result = NULL;
+    if (metas == NULL || scripts == NULL) goto done;
+    lxb_node *node = root->first_child;
+    while (node != NULL) {
+        if (node->type == NODE_ELEMENT && (node->local_name == meta_tag || node->local_name == script_tag)) {
+            PyObject *item = NULL;
+            if (node->local_name == meta_tag) item = meta_entry(node);
+            else if (is_ld_json(node)) item = subtree_text(node, 0);
+            else item = Py_NewRef(Py_None);
+            if (item == NULL) goto done;
+            int failed = item != Py_None && PyList_Append(node->local_name == meta_tag ? metas : scripts, item) < 0;
+            Py_DECREF(item);
+            if (failed) goto done;
+        }
+        if (node->first_child != NULL) {
+            node = node->first_child;
+            continue;
+        }
+        while (node != root && node->next == NULL) node = node->parent;
+        if (node == root) break;
+        node = node->next;
+    }
+    result = PyTuple_Pack(2, metas, scripts);
+done:
+    Py_XDECREF(metas);
+    Py_XDECREF(scripts);
+    return result;
 }
 
 /* ---- bytes.count(b"<") for the nesting guard (article._refuse_absurd_nesting): CPython's count walks a
@@ -847,6 +923,7 @@ static PyMethodDef methods[] = {
     {"stripped_len", stripped_len, METH_VARARGS, "stripped_len(id, deep): len(node.text(deep, strip=True))"},
     {"direct_text", direct_text, METH_O, "direct_text(id): node.text(deep=False)"},
     {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
+    {"head_data", head_data, METH_VARARGS, "head_data(root_id, meta_tag, script_tag) -> (metas, ld_json_texts)"},
     {"count_byte", count_byte, METH_VARARGS, "count_byte(data, byte): data.count(bytes([byte]))"},
     {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},
     {"attrs", attrs, METH_O, "attrs(id) -> {class, id, style, role, hidden, aria-hidden present}"},

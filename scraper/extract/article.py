@@ -28,7 +28,7 @@ from scraper.extract.fields import (
 )
 from scraper.extract.generic import PARA_BREAK, extract_paragraphs
 from scraper.extract.generic import native_module as generic_native
-from scraper.extract.metadata import read_json_ld, read_meta
+from scraper.extract.metadata import read_head
 from scraper.models import ArticleDraft
 
 # Without DOM mutation events: they only serve browser behaviours (<selectedcontent> mirroring its
@@ -88,7 +88,7 @@ def extract_article(
     method = draft.method
     if selectors is not None:
         _apply_selectors(tree, selectors, draft, now)
-    meta, ld = read_meta(tree), read_json_ld(tree)
+    meta, ld = read_head(tree)
     names = site_names(meta, ld, url)
     _fill(draft, "title", pick_title(tree, ld, meta, names))
     _fill(draft, "author", pick_author(tree, ld, meta))

@@ -14,6 +14,11 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
+from scraper.extract.generic import native_module
+
+_LD_TYPE = "application/ld+json"
+_MAKER = LexborHTMLParser("")
+_META_TAG, _SCRIPT_TAG = _MAKER.create_node("meta").tag_id, _MAKER.create_node("script").tag_id
 ARTICLE_TYPES = frozenset(
     {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
      "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "report"}
@@ -59,28 +64,48 @@ class MetaTags:
         return None
 
 
+MetaEntry = tuple[str | None, str | None, str | None, str | None]  # content, property, name, itemprop
+
+
+def read_head(tree: LexborHTMLParser) -> tuple[MetaTags, JsonLdArticle]:
+    """read_meta and read_json_ld from one C walk over the tree when the extension is in use."""
+    native = native_module()
+    if native is None or tree.root is None:
+        return read_meta(tree), read_json_ld(tree)
+    metas, scripts = native.head_data(tree.root.mem_id, _META_TAG, _SCRIPT_TAG)
+    return _meta_tags(metas), _json_ld(scripts)
+
+
 def read_meta(tree: LexborHTMLParser) -> MetaTags:
     """One pass over <meta>; the first occurrence of a key wins (later ones are often related items)."""
-    values: dict[str, str] = {}
-    setdefault = values.setdefault
+    entries: list[MetaEntry] = []
     for node in tree.tags("meta"):  # a by-name walk: about half the cost of the selector meta[content]
         attrs = node.attributes
-        content = attrs.get("content")
+        entries.append((attrs.get("content"), attrs.get("property"), attrs.get("name"), attrs.get("itemprop")))
+    return _meta_tags(entries)
+
+
+def _meta_tags(entries: list[MetaEntry]) -> MetaTags:
+    values: dict[str, str] = {}
+    setdefault = values.setdefault
+    for content, *keys in entries:
         if not content or not (content := content.strip()):
             continue
-        for attr in ("property", "name", "itemprop"):
-            if key := attrs.get(attr):
+        for key in keys:  # property, name, itemprop
+            if key:
                 setdefault(key.strip().lower(), content)
     return MetaTags(values)
 
 
 def read_json_ld(tree: LexborHTMLParser) -> JsonLdArticle:
     """The first article-typed object in any ld+json block, with the best value for each field."""
+    # tags("script") is cheaper than the attribute selector, same nodes.
+    return _json_ld([s.text(deep=True) for s in tree.tags("script") if s.attributes.get("type") == _LD_TYPE])
+
+
+def _json_ld(blocks: list[str]) -> JsonLdArticle:
     found = JsonLdArticle()
-    for script in tree.tags("script"):  # cheaper than the attribute selector, same nodes
-        if script.attributes.get("type") != "application/ld+json":
-            continue
-        raw = script.text(deep=True)
+    for raw in blocks:
         data = _loads(raw)
         objects = _walk(data) if data is not None else []
         for obj in objects:

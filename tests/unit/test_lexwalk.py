@@ -145,3 +145,32 @@ def test_absurd_nesting_is_refused_before_parsing_from_bytes_or_text(as_bytes: b
     html = "<html><body>" + "<div>" * 13_000 + "نص" + "</div>" * 13_000 + "</body></html>"
     with pytest.raises(ExtractionError, match="nested more than 12000"):
         extract_article(html.encode() if as_bytes else html, "https://example.com/deep")
+
+
+HEAD_PAGE = """<html><head><meta charset="utf-8"><meta property="og:title" content="  عنوان الخبر  ">
+<meta name="Author" content="محمد علي"><meta itemprop="datePublished" content="2026-11-28T10:00:00+03:00">
+<meta name="description"><meta content="بلا اسم"><meta name="keywords" content="">
+<meta property="article:published_time" name="pubdate" itemprop="x" content="2026-11-28">
+<meta data-a-very-long-attribute-name="1" name="twitter:creator" content="@reporter">
+<script type="application/ld+json">{"@type": "NewsArticle", "headline": "عنوان", "author": {"name": "سارة"}}</script>
+<script type="Application/ld+json">{"@type": "NewsArticle", "headline": "لا"}</script><script type>x</script>
+<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2026-11-28",}</script>
+</head><body><p>نص</p><svg><script type="application/ld+json">{"@type": "Article"}</script></svg>
+<meta name="late" content="في الجسم"></body></html>"""
+
+
+@pytest.mark.parametrize("path", [None, *PAGES], ids=lambda p: p.name if p else "crafted")
+def test_head_data_equals_the_python_reads(path: Path | None) -> None:
+    from scraper.extract import metadata
+
+    html = HEAD_PAGE if path is None else gzip.decompress(path.read_bytes())
+    native_meta, native_ld = metadata.read_head(LexborHTMLParser(html))
+    tree = LexborHTMLParser(html)
+    assert native_meta == metadata.read_meta(tree)
+    assert native_ld == metadata.read_json_ld(tree)
+    if path is None:
+        assert native_meta.values["og:title"] == "عنوان الخبر"
+        assert native_meta.values["author"] == "محمد علي"
+        assert native_meta.values["twitter:creator"] == "@reporter"
+        assert "description" not in native_meta.values and "keywords" not in native_meta.values
+        assert (native_ld.headline, native_ld.author, native_ld.date) == ("عنوان", "سارة", "2026-11-28")
