@@ -833,6 +833,78 @@ done:
     return result;
 }
 
+/* ---- date-looking elements for fields.pick_date: how many selectors of fields._VISIBLE_DATE match each
+ * element (itemprop=datePublished; class containing date, time, publish, created, posted, Date, Time,
+ * timestamp; id containing date, time: all case-sensitive substrings), where lexbor's selector engine
+ * tested every element of the page against 11 selectors. */
+static const lexbor_str *value_of(const lxb_attr *attr) {
+    return attr == NULL || attr->value == NULL || attr->value->data == NULL ? NULL : attr->value;
+}
+
+static int contains(const lexbor_str *value, const char *word) {
+    size_t length = strlen(word);
+    if (value == NULL || value->length < length) return 0;
+    for (size_t i = 0; i + length <= value->length; i++)
+        if (value->data[i] == (unsigned char)word[0] && memcmp(value->data + i, word, length) == 0) return 1;
+    return 0;
+}
+
+static int date_hits(const lxb_element *element, const lxb_attr **content) {
+    static const char *class_words[] = {"date", "time", "publish", "created", "posted", "Date", "Time", "timestamp"};
+    const lxb_attr *itemprop = NULL, *cls = NULL, *ident = NULL;
+    *content = NULL;
+    for (const lxb_attr *attr = element->first_attr; attr != NULL; attr = attr->next) {
+        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        if (id == ATTR_CLASS) cls = attr;
+        else if (id == ATTR_ID) ident = attr;
+        else if (id == ATTR_CONTENT) *content = attr;
+        else if (attr_name_is(id, "itemprop", 8)) itemprop = attr;
+    }
+    int hits = 0;
+    const lexbor_str *value = value_of(itemprop);
+    hits += value != NULL && value->length == 13 && memcmp(value->data, "datePublished", 13) == 0;
+    if ((value = value_of(cls)) != NULL)
+        for (size_t k = 0; k < sizeof class_words / sizeof *class_words; k++) hits += contains(value, class_words[k]);
+    if ((value = value_of(ident)) != NULL) hits += contains(value, "date") + contains(value, "time");
+    return hits;
+}
+
+/* date_candidates(root_id, budget) -> [(node id, content attribute or None)] in document order, until the
+ * matches counted reach ``budget`` (fields._visible_date_nodes). */
+static PyObject *date_candidates(PyObject *self, PyObject *args) {
+    PyObject *id;
+    Py_ssize_t budget;
+    if (!PyArg_ParseTuple(args, "On", &id, &budget)) return NULL;
+    lxb_node *root = node_of(id);
+    if (root == NULL) return NULL;
+    PyObject *found = PyList_New(0);
+    if (found == NULL) return NULL;
+    lxb_node *node = root->first_child;
+    while (node != NULL && budget > 0) {
+        const lxb_attr *content;
+        int hits = node->type == NODE_ELEMENT ? date_hits((const lxb_element *)node, &content) : 0;
+        if (hits) {
+            PyObject *value = attr_value(content);
+            PyObject *entry = value == NULL ? NULL : Py_BuildValue("(NN)", PyLong_FromVoidPtr(node), value);
+            if (entry == NULL || PyList_Append(found, entry) < 0) {
+                Py_XDECREF(entry);
+                Py_DECREF(found);
+                return NULL;
+            }
+            Py_DECREF(entry);
+            budget -= hits;
+        }
+        if (node->first_child != NULL) {
+            node = node->first_child;
+            continue;
+        }
+        while (node != root && node->next == NULL) node = node->parent;
+        if (node == root) break;
+        node = node->next;
+    }
+    return found;
+}
+
 /* ---- bytes.count(b"<") for the nesting guard (article._refuse_absurd_nesting): CPython's count walks a
  * byte at a time (~0.1 ms on a 120 kB page); this counts 8 bytes per step. */
 static PyObject *count_byte(PyObject *self, PyObject *args) {
@@ -924,6 +996,7 @@ static PyMethodDef methods[] = {
     {"direct_text", direct_text, METH_O, "direct_text(id): node.text(deep=False)"},
     {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
     {"head_data", head_data, METH_VARARGS, "head_data(root_id, meta_tag, script_tag) -> (metas, ld_json_texts)"},
+    {"date_candidates", date_candidates, METH_VARARGS, "date_candidates(root_id, budget) -> [(id, content)]"},
     {"count_byte", count_byte, METH_VARARGS, "count_byte(data, byte): data.count(bytes([byte]))"},
     {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},
     {"attrs", attrs, METH_O, "attrs(id) -> {class, id, style, role, hidden, aria-hidden present}"},

@@ -4,14 +4,16 @@ first, recording which method won. Runs before body extraction (which prunes the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.date_words import fold
 from scraper.extract.dates import parse_date
+from scraper.extract.generic import native_module
 from scraper.extract.metadata import AUTHOR_KEYS, DATE_KEYS, JsonLdArticle, MetaTags
 
 _SEPARATORS = re.compile(r"\s+(?:[-|–—:»«•·]|::)\s+")
@@ -131,8 +133,8 @@ def pick_date(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, url: st
     for node in tree.tags("time"):  # = css("time[datetime]") as parse_date("") is None; no selector walk
         if found := parse_date(node.attributes.get("datetime") or "", now):
             return found, "time-tag"
-    for node, attrs in _visible_date_nodes(tree):
-        text = attrs.get("content") or node.text(deep=True)
+    for content, read_text in _date_candidates(tree):
+        text = content or read_text()
         if text and len(text) < 200 and (found := parse_date(text, now)):
             return found, "text"
     if found := _date_near_headline(tree, now):
@@ -141,6 +143,18 @@ def pick_date(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, url: st
     if m and (found := parse_date(f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}")):
         return found, "url"
     return None, None
+
+
+def _date_candidates(tree: LexborHTMLParser) -> Iterator[tuple[str | None, Callable[[], str]]]:
+    """(content attribute, a reader of the text) of each date-looking element, in order: from one C
+    walk when the extension is in use, else from _visible_date_nodes."""
+    native = native_module()
+    if native is None or tree.root is None:
+        for node, attrs in _visible_date_nodes(tree):
+            yield attrs.get("content"), node.text
+        return
+    for ident, content in native.date_candidates(tree.root.mem_id, _MAX_VISIBLE):
+        yield content, partial(native.text, ident)
 
 
 def _visible_date_nodes(tree: LexborHTMLParser) -> Iterator[tuple[LexborNode, dict[str, str | None]]]:

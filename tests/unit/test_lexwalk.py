@@ -174,3 +174,24 @@ def test_head_data_equals_the_python_reads(path: Path | None) -> None:
         assert native_meta.values["twitter:creator"] == "@reporter"
         assert "description" not in native_meta.values and "keywords" not in native_meta.values
         assert (native_ld.headline, native_ld.author, native_ld.date) == ("عنوان", "سارة", "2026-11-28")
+
+
+DATE_PAGE = """<html><head><meta itemprop="datePublished" content="2026-11-27"></head><body>
+<div class="post-meta"><span class="entry-date published" id="time-1">٢٨ نوفمبر ٢٠٢٦</span></div>
+<p class="Timestamp">منذ 3 ساعات</p><div id="update-time" class="DateTime">الجمعة</div>
+<span class="DATE">لا يطابق</span><span class="posted-on"><time>أمس</time></span>
+""" + "".join(f'<i class="date time publish">{n}</i>' for n in range(20)) + "</body></html>"
+
+
+@pytest.mark.parametrize("path", [None, *PAGES], ids=lambda p: p.name if p else "crafted")
+def test_date_candidates_equal_the_selector_walk(path: Path | None) -> None:
+    from scraper.extract import fields
+
+    html = DATE_PAGE if path is None else gzip.decompress(path.read_bytes())
+    tree = LexborHTMLParser(html)
+    python = [(attrs.get("content"), node.text()) for node, attrs in fields._visible_date_nodes(tree)]
+    native_list = [(content, read()) for content, read in fields._date_candidates(tree)]
+    assert native_list == python
+    if path is None:  # 10 matches in the first five; the budget of 40 ends the run of <i>s (3 each) after 10
+        assert python[:3] == [("2026-11-27", ""), (None, "٢٨ نوفمبر ٢٠٢٦"), (None, "منذ 3 ساعات")]
+        assert "لا يطابق" not in [text for _, text in python] and len(python) == 5 + 10
