@@ -758,7 +758,26 @@ done:
 }
 
 /* ---- <meta> and JSON-LD for metadata.py, in one C walk instead of a wrapper and an attribute dict per tag */
-enum { ATTR_CONTENT = 0x10, ATTR_TYPE = 0x43 };
+enum { ATTR_CONTENT = 0x10, ATTR_HREF = 0x1d, ATTR_REL = 0x32, ATTR_TYPE = 0x43 };
+
+/* css_first("link[rel=canonical][href]") matches this element: rel is "canonical" in any ASCII case (lexbor
+ * compares rel values case-blind, as HTML asks), and href is present, with or without a value. */
+static int canonical_link(const lxb_element *element, const lxb_attr **href) {
+    const lxb_attr *rel = NULL;
+    *href = NULL;
+    for (const lxb_attr *attr = element->first_attr; attr != NULL; attr = attr->next) {
+        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        if (id == ATTR_REL) rel = attr;
+        else if (id == ATTR_HREF) *href = attr;
+    }
+    const lexbor_str *value = rel == NULL ? NULL : rel->value;
+    if (*href == NULL || value == NULL || value->data == NULL || value->length != 9) return 0;
+    for (int k = 0; k < 9; k++) {
+        unsigned char c = value->data[k];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)"canonical"[k]) return 0;
+    }
+    return 1;
+}
 
 static PyObject *attr_value(const lxb_attr *attr) {
     if (attr == NULL) return Py_NewRef(Py_None);
@@ -796,15 +815,16 @@ static int is_ld_json(lxb_node *node) {
            type->value->length == sizeof wanted - 1 && memcmp(type->value->data, wanted, sizeof wanted - 1) == 0;
 }
 
-/* head_data(root_id, meta_tag, script_tag) -> ([(content, property, name, itemprop)], [ld+json text]), in
- * document order over the descendants of root, as tree.tags("meta") / tree.tags("script") list them. */
+/* head_data(root_id, meta_tag, script_tag, link_tag) -> ([(content, property, name, itemprop)], [ld+json text],
+ * the first canonical link's href or None), in document order over the descendants of root, as
+ * tree.tags("meta") / tree.tags("script") / css_first("link[rel=canonical][href]") find them. */
 static PyObject *head_data(PyObject *self, PyObject *args) {
     PyObject *id;
-    unsigned long long meta_tag, script_tag;
-    if (!PyArg_ParseTuple(args, "OKK", &id, &meta_tag, &script_tag)) return NULL;
+    unsigned long long meta_tag, script_tag, link_tag;
+    if (!PyArg_ParseTuple(args, "OKKK", &id, &meta_tag, &script_tag, &link_tag)) return NULL;
     lxb_node *root = node_of(id);
     if (root == NULL) return NULL;
-    PyObject *metas = PyList_New(0), *scripts = PyList_New(0), *result = NULL;
+    PyObject *metas = PyList_New(0), *scripts = PyList_New(0), *canonical = NULL, *result = NULL;
     if (metas == NULL || scripts == NULL) goto done;
     lxb_node *node = root->first_child;
     while (node != NULL) {
@@ -818,6 +838,10 @@ static PyObject *head_data(PyObject *self, PyObject *args) {
             Py_DECREF(item);
             if (failed) goto done;
         }
+        const lxb_attr *href;
+        if (canonical == NULL && node->type == NODE_ELEMENT && node->local_name == link_tag &&
+            canonical_link((const lxb_element *)node, &href) && (canonical = attr_value(href)) == NULL)
+            goto done;
         if (node->first_child != NULL) {
             node = node->first_child;
             continue;
@@ -826,10 +850,11 @@ static PyObject *head_data(PyObject *self, PyObject *args) {
         if (node == root) break;
         node = node->next;
     }
-    result = PyTuple_Pack(2, metas, scripts);
+    result = PyTuple_Pack(3, metas, scripts, canonical == NULL ? Py_None : canonical);
 done:
     Py_XDECREF(metas);
     Py_XDECREF(scripts);
+    Py_XDECREF(canonical);
     return result;
 }
 
@@ -903,6 +928,51 @@ static PyObject *date_candidates(PyObject *self, PyObject *args) {
         node = node->next;
     }
     return found;
+}
+
+/* ---- utf8_valid(data): whether data.decode("utf-8") would succeed (Unicode Table 3-7: no overlong forms,
+ * no surrogates, nothing past U+10FFFF), without building the str: ASCII runs are checked 8 bytes a step. */
+static int utf8_well_formed(const unsigned char *s, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t word;
+            memcpy(&word, s + i, 8);
+            if (!(word & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        Py_ssize_t need;
+        unsigned char low = 0x80, high = 0xbf; /* the allowed range of the second byte */
+        if (c >= 0xc2 && c <= 0xdf) need = 1;
+        else if (c == 0xe0) need = 2, low = 0xa0;
+        else if (c == 0xed) need = 2, high = 0x9f;
+        else if (c >= 0xe1 && c <= 0xef) need = 2;
+        else if (c == 0xf0) need = 3, low = 0x90;
+        else if (c >= 0xf1 && c <= 0xf3) need = 3;
+        else if (c == 0xf4) need = 3, high = 0x8f;
+        else return 0;
+        if (i + need >= n) return 0; /* truncated */
+        if (s[i + 1] < low || s[i + 1] > high) return 0;
+        for (Py_ssize_t k = 2; k <= need; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf) return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    int valid = utf8_well_formed(view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyBool_FromLong(valid);
 }
 
 /* ---- bytes.count(b"<") for the nesting guard (article._refuse_absurd_nesting): CPython's count walks a
@@ -995,8 +1065,10 @@ static PyMethodDef methods[] = {
     {"stripped_len", stripped_len, METH_VARARGS, "stripped_len(id, deep): len(node.text(deep, strip=True))"},
     {"direct_text", direct_text, METH_O, "direct_text(id): node.text(deep=False)"},
     {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
-    {"head_data", head_data, METH_VARARGS, "head_data(root_id, meta_tag, script_tag) -> (metas, ld_json_texts)"},
+    {"head_data", head_data, METH_VARARGS,
+     "head_data(root_id, meta_tag, script_tag, link_tag) -> (metas, ld_json_texts, canonical_href)"},
     {"date_candidates", date_candidates, METH_VARARGS, "date_candidates(root_id, budget) -> [(id, content)]"},
+    {"utf8_valid", utf8_valid, METH_O, "utf8_valid(data): data.decode('utf-8') would not fail"},
     {"count_byte", count_byte, METH_VARARGS, "count_byte(data, byte): data.count(bytes([byte]))"},
     {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},
     {"attrs", attrs, METH_O, "attrs(id) -> {class, id, style, role, hidden, aria-hidden present}"},

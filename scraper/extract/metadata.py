@@ -18,7 +18,7 @@ from scraper.extract.generic import native_module
 
 _LD_TYPE = "application/ld+json"
 _MAKER = LexborHTMLParser("")
-_META_TAG, _SCRIPT_TAG = _MAKER.create_node("meta").tag_id, _MAKER.create_node("script").tag_id
+_META_TAG, _SCRIPT_TAG, _LINK_TAG = (_MAKER.create_node(tag).tag_id for tag in ("meta", "script", "link"))
 ARTICLE_TYPES = frozenset(
     {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
      "backgroundnewsarticle", "reviewnewsarticle", "blogposting", "liveblogposting", "report"}
@@ -55,6 +55,9 @@ class JsonLdArticle:
 @dataclass
 class MetaTags:
     values: dict[str, str] = field(default_factory=dict)  # lower-cased property/name/itemprop → content
+    # href of the first <link rel=canonical href>, when read_head read it (canonical_read) in its C walk.
+    canonical: str | None = None
+    canonical_read: bool = False
 
     def first(self, keys: tuple[str, ...]) -> str | None:
         for key in keys:
@@ -72,8 +75,10 @@ def read_head(tree: LexborHTMLParser) -> tuple[MetaTags, JsonLdArticle]:
     native = native_module()
     if native is None or tree.root is None:
         return read_meta(tree), read_json_ld(tree)
-    metas, scripts = native.head_data(tree.root.mem_id, _META_TAG, _SCRIPT_TAG)
-    return _meta_tags(metas), _json_ld(scripts)
+    metas, scripts, canonical = native.head_data(tree.root.mem_id, _META_TAG, _SCRIPT_TAG, _LINK_TAG)
+    meta = _meta_tags(metas)
+    meta.canonical, meta.canonical_read = canonical, True
+    return meta, _json_ld(scripts)
 
 
 def read_meta(tree: LexborHTMLParser) -> MetaTags:

@@ -148,6 +148,8 @@ def test_absurd_nesting_is_refused_before_parsing_from_bytes_or_text(as_bytes: b
 
 
 HEAD_PAGE = """<html><head><meta charset="utf-8"><meta property="og:title" content="  عنوان الخبر  ">
+<link rel="canonical shortlink" href="/not-this"><link rel="canonical"><LINK REL="CANONICAL" HREF="/ar/الخبر">
+<link rel="canonical" href="/second">
 <meta name="Author" content="محمد علي"><meta itemprop="datePublished" content="2026-11-28T10:00:00+03:00">
 <meta name="description"><meta content="بلا اسم"><meta name="keywords" content="">
 <meta property="article:published_time" name="pubdate" itemprop="x" content="2026-11-28">
@@ -166,14 +168,18 @@ def test_head_data_equals_the_python_reads(path: Path | None) -> None:
     html = HEAD_PAGE if path is None else gzip.decompress(path.read_bytes())
     native_meta, native_ld = metadata.read_head(LexborHTMLParser(html))
     tree = LexborHTMLParser(html)
-    assert native_meta == metadata.read_meta(tree)
+    assert native_meta.values == metadata.read_meta(tree).values
     assert native_ld == metadata.read_json_ld(tree)
+    link = tree.css_first("link[rel=canonical][href]")
+    assert native_meta.canonical_read
+    assert native_meta.canonical == (link.attributes.get("href") if link is not None else None)
     if path is None:
         assert native_meta.values["og:title"] == "عنوان الخبر"
         assert native_meta.values["author"] == "محمد علي"
         assert native_meta.values["twitter:creator"] == "@reporter"
         assert "description" not in native_meta.values and "keywords" not in native_meta.values
         assert (native_ld.headline, native_ld.author, native_ld.date) == ("عنوان", "سارة", "2026-11-28")
+        assert native_meta.canonical == "/ar/الخبر"  # the first with rel=canonical in any case and an href
 
 
 DATE_PAGE = """<html><head><meta itemprop="datePublished" content="2026-11-27"></head><body>
