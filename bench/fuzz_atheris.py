@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
-TARGETS = ("feed", "sitemap", "extract", "decode", "url", "normalize", "query", "date")
+TARGETS = ("feed", "sitemap", "extract", "decode", "url", "normalize", "query", "date", "native")
 
 # Seeds for the text targets: real-looking inputs, so mutation starts past the first byte.
 TEXT_SEEDS: dict[str, list[str]] = {
@@ -41,7 +41,8 @@ TEXT_SEEDS: dict[str, list[str]] = {
     "date": ["الأحد 5 يناير 2026 10:00", "٥ كانون الثاني ٢٠٢٦", "منذ 3 ساعات", "14 رجب 1447 هـ",
              "2026-01-05T10:00:00+03:00", "Mon, 05 Jan 2026 10:00:00 GMT"],
 }
-FILE_SEEDS = {"feed": "feeds", "sitemap": "sitemaps", "extract": "articles", "decode": "encodings"}
+FILE_SEEDS = {"feed": "feeds", "sitemap": "sitemaps", "extract": "articles", "decode": "encodings",
+              "native": "articles"}
 
 
 def _target(name: str) -> Callable[[bytes], None]:
@@ -108,6 +109,31 @@ def _target(name: str) -> Callable[[bytes], None]:
             parse_query(raw)
         except QuerySyntaxError as exc:
             assert 0 <= exc.position <= len(raw)
+
+    def native(data: bytes) -> None:
+        """Differential: the C walk and reads (_lexwalk.c) against the Python reference on the same page."""
+        from selectolax.lexbor import LexborHTMLParser
+
+        from scraper.extract import fields, generic, metadata
+
+        python_tree, native_tree = LexborHTMLParser(data), LexborHTMLParser(data)
+        if python_tree.body is None or python_tree.root is None:
+            return
+        python_page = generic._PythonPage(python_tree.body)
+        native_page = generic._NativePage(native_tree, native_tree.body)
+        for name in ("parents", "ends", "below", "links", "blocks", "block_texts", "block_lines", "block_commas"):
+            assert getattr(python_page, name) == getattr(native_page, name), name
+        assert sorted(python_page.mixed_units) == sorted(native_page.mixed_units)
+        assert list(python_page.widget_candidates(0)) == list(native_page.widget_candidates(0))
+        python_units, native_units = generic._collect_units(python_page), generic._collect_units(native_page)
+        assert python_page.vote(python_units) == native_page.vote(native_units)
+        heads = (LexborHTMLParser(data), LexborHTMLParser(data))
+        meta, ld = metadata.read_head(heads[1])
+        assert meta.values == metadata.read_meta(heads[0]).values and ld == metadata.read_json_ld(heads[0])
+        python_dates = [(a.get("content"), n.text()) for n, a in fields._visible_date_nodes(heads[0])]
+        assert python_dates == [(c, read()) for c, read in fields._date_candidates(heads[1])]
+        assert (generic.extract_paragraphs(LexborHTMLParser(data), native=True)
+                == generic.extract_paragraphs(LexborHTMLParser(data), native=False))
 
     def date(data: bytes) -> None:
         out = parse_date(text(data), now=NOW)

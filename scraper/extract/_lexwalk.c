@@ -78,6 +78,9 @@ enum { ATTR_CLASS = 0x0b, ATTR_ID = 0x21, ATTR_STYLE = 0x3e, ATTR_FIXED_LIMIT = 
 
 /* ---- configuration from generic.py (one source of truth for tag sets) */
 static unsigned char junk_tags[TAG_LIMIT], mixed_tags[TAG_LIMIT], inline_tags[TAG_LIMIT], has_blockers[TAG_LIMIT];
+static unsigned char textual_tags[TAG_LIMIT], keep_tags[TAG_LIMIT]; /* generic._TEXTUAL, boilerplate._KEEP_IDS */
+static long textual_bits, teaser_bits;
+static uintptr_t tag_ins;
 static long tag_bits[TAG_LIMIT], blockers[TAG_LIMIT];
 static uintptr_t tag_a, tag_br;
 static int configured;
@@ -686,6 +689,10 @@ static int read_ssize(PyObject *list, Py_ssize_t i, Py_ssize_t *out) {
     return *out == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
+/* Python's ** calls libm's pow(); the compiler would turn pow(x, 2.0) into x * x, which differs from it in
+ * the last bit now and then (found by bench/fuzz_atheris.py --targets native) and can flip a close vote. */
+static double (*volatile libm_pow)(double, double) = pow;
+
 static PyObject *vote(PyObject *self, PyObject *args) {
     PyObject *parents, *index, *weights, *lengths, *link_lengths, *bases = NULL;
     if (!PyArg_ParseTuple(args, "O!O!O!O!O!", &PyList_Type, &parents, &PyList_Type, &index, &PyList_Type, &weights,
@@ -739,7 +746,7 @@ static PyObject *vote(PyObject *self, PyObject *args) {
         Py_ssize_t key = voted[v];
         if (!(scores[key] > 0) || !text_lens[key]) continue;
         double share = (double)link_lens[key] / (double)text_lens[key];
-        PyObject *name = PyLong_FromSsize_t(key), *value = PyFloat_FromDouble(scores[key] * pow(1 - share, 2.0));
+        PyObject *name = PyLong_FromSsize_t(key), *value = PyFloat_FromDouble(scores[key] * libm_pow(1 - share, 2.0));
         int failed = name == NULL || value == NULL || PyDict_SetItem(bases, name, value) < 0;
         Py_XDECREF(name);
         Py_XDECREF(value);
@@ -996,6 +1003,102 @@ static PyObject *count_byte(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(count);
 }
 
+/* ---- generic._widgets' scan: the elements inside a container that boilerplate.is_widget has to judge, and
+ * what can be judged here. (index, 1, None): a widget (teaser card, <ins>, hidden, aria-hidden, a hiding
+ * role); (index, 2, label): up to its class/id label (generic checks it); (index, 3, attrs): has a style
+ * with "none" in it, so the display:none regex and then the label decide. Others are not widgets. */
+static int value_is(const lexbor_str *value, const char *word) {
+    size_t length = strlen(word);
+    return value != NULL && value->length == length && memcmp(value->data, word, length) == 0;
+}
+
+static int hiding_role(const lexbor_str *role) { /* boilerplate._HIDDEN_ROLES */
+    return value_is(role, "navigation") || value_is(role, "complementary") || value_is(role, "contentinfo") ||
+           value_is(role, "banner") || value_is(role, "search");
+}
+
+static PyObject *label_of(const lxb_attr *cls, const lxb_attr *ident) { /* f"{class or ''} {id or ''}" */
+    const lexbor_str *c = value_of(cls), *i = value_of(ident);
+    shared_buffer.length = 0;
+    if ((c != NULL && buffer_add(&shared_buffer, c->data, c->length) < 0) || buffer_add(&shared_buffer, " ", 1) < 0 ||
+        (i != NULL && buffer_add(&shared_buffer, i->data, i->length) < 0))
+        return NULL;
+    PyObject *label = decode(&shared_buffer);
+    shared_release();
+    return label;
+}
+
+/* The verdict for one element (0: not a widget), with what generic needs to finish it in *data. */
+static int widget_verdict(lxb_node *node, uintptr_t tag, int teaser, PyObject **data) {
+    *data = NULL;
+    if (teaser) return 1;
+    if (IN(keep_tags, tag)) return 0;
+    if (tag == tag_ins) return 1;
+    if (node->type != NODE_ELEMENT) return 0;
+    const lxb_attr *cls = NULL, *ident = NULL, *style = NULL, *role = NULL, *aria = NULL;
+    int hidden = 0;
+    for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
+        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        if (id == ATTR_CLASS) cls = attr;
+        else if (id == ATTR_ID) ident = attr;
+        else if (id == ATTR_STYLE) style = attr;
+        else if (attr_name_is(id, "role", 4)) role = attr;
+        else if (attr_name_is(id, "hidden", 6)) hidden = 1;
+        else if (attr_name_is(id, "aria-hidden", 11)) aria = attr;
+    }
+    if (!cls && !ident && !style && !role && !aria && !hidden) return 0;
+    if (hidden || value_is(value_of(aria), "true") || hiding_role(value_of(role))) return 1;
+    if (contains(value_of(style), "none")) {
+        PyObject *id = PyLong_FromVoidPtr(node);
+        if (id == NULL) return -1;
+        *data = attrs(NULL, id);
+        Py_DECREF(id);
+        return *data == NULL ? -1 : 3;
+    }
+    *data = label_of(cls, ident);
+    return *data == NULL ? -1 : 2;
+}
+
+static PyObject *widget_candidates(PyObject *self, PyObject *args) {
+    PyObject *ids, *tags, *below, *ends, *out = NULL;
+    Py_ssize_t container;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!n", &PyList_Type, &ids, &PyList_Type, &tags, &PyList_Type, &below,
+                          &PyList_Type, &ends, &container))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(tags), end;
+    if (container < 0 || container >= count || PyList_GET_SIZE(ids) != count || PyList_GET_SIZE(below) != count ||
+        PyList_GET_SIZE(ends) != count || read_ssize(ends, container, &end) < 0 || end > count) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "arrays do not fit together");
+        return NULL;
+    }
+    if ((out = PyList_New(0)) == NULL) return NULL;
+    for (Py_ssize_t i = container + 1; i < end; i++) {
+        uintptr_t tag = (uintptr_t)PyLong_AsSize_t(PyList_GET_ITEM(tags, i));
+        long bits = PyLong_AsLong(PyList_GET_ITEM(below, i));
+        if (PyErr_Occurred()) goto fail;
+        if (!IN(textual_tags, tag) && !(bits & textual_bits)) continue; /* holds no text block */
+        int teaser = tag == tag_a && (bits & teaser_bits) != 0;
+        if (!teaser && (tag == tag_a || tag == TAG_COMMENT)) continue; /* generic._NEVER_WIDGETS */
+        lxb_node *node = node_of(PyList_GET_ITEM(ids, i));
+        if (node == NULL) goto fail;
+        PyObject *data;
+        int verdict = widget_verdict(node, tag, teaser, &data);
+        if (verdict < 0) goto fail;
+        if (verdict == 0) continue;
+        PyObject *entry = Py_BuildValue("(niO)", i, verdict, data == NULL ? Py_None : data);
+        Py_XDECREF(data);
+        if (entry == NULL || PyList_Append(out, entry) < 0) {
+            Py_XDECREF(entry);
+            goto fail;
+        }
+        Py_DECREF(entry);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
 /* ---- configuration */
 static int fill_table(PyObject *ids, unsigned char *table) {
     PyObject *iterator = PyObject_GetIter(ids), *item;
@@ -1032,12 +1135,17 @@ static int fill_bits(PyObject *mapping, long *values, unsigned char *present) {
 }
 
 static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"junk", "bits", "blockers", "mixed", "inline", "a", "br", NULL};
-    PyObject *junk, *bits, *block_rules, *mixed, *inline_ids;
-    unsigned long long a, br;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!OOKK", names, &junk, &PyDict_Type, &bits, &PyDict_Type,
-                                     &block_rules, &mixed, &inline_ids, &a, &br))
+    static char *names[] = {"junk", "bits", "blockers", "mixed", "inline", "a", "br", "textual", "keep", "ins",
+                            "textual_bits", "teaser_bits", NULL};
+    PyObject *junk, *bits, *block_rules, *mixed, *inline_ids, *textual, *keep;
+    unsigned long long a, br, ins;
+    long textual_mask, teaser_mask;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!OOKKOOKll", names, &junk, &PyDict_Type, &bits, &PyDict_Type,
+                                     &block_rules, &mixed, &inline_ids, &a, &br, &textual, &keep, &ins, &textual_mask,
+                                     &teaser_mask))
         return NULL;
+    memset(textual_tags, 0, sizeof textual_tags);
+    memset(keep_tags, 0, sizeof keep_tags);
     memset(junk_tags, 0, sizeof junk_tags);
     memset(mixed_tags, 0, sizeof mixed_tags);
     memset(inline_tags, 0, sizeof inline_tags);
@@ -1046,8 +1154,12 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
     memset(blockers, 0, sizeof blockers);
     configured = 0;
     if (fill_table(junk, junk_tags) < 0 || fill_table(mixed, mixed_tags) < 0 || fill_table(inline_ids, inline_tags) < 0 ||
-        fill_bits(bits, tag_bits, NULL) < 0 || fill_bits(block_rules, blockers, has_blockers) < 0)
+        fill_bits(bits, tag_bits, NULL) < 0 || fill_bits(block_rules, blockers, has_blockers) < 0 ||
+        fill_table(textual, textual_tags) < 0 || fill_table(keep, keep_tags) < 0)
         return NULL;
+    tag_ins = (uintptr_t)ins;
+    textual_bits = textual_mask;
+    teaser_bits = teaser_mask;
     tag_a = (uintptr_t)a;
     tag_br = (uintptr_t)br;
     configured = 1;
@@ -1070,6 +1182,8 @@ static PyMethodDef methods[] = {
     {"date_candidates", date_candidates, METH_VARARGS, "date_candidates(root_id, budget) -> [(id, content)]"},
     {"utf8_valid", utf8_valid, METH_O, "utf8_valid(data): data.decode('utf-8') would not fail"},
     {"count_byte", count_byte, METH_VARARGS, "count_byte(data, byte): data.count(bytes([byte]))"},
+    {"widget_candidates", widget_candidates, METH_VARARGS,
+     "widget_candidates(ids, tags, below, ends, container) -> [(index, verdict, label or attrs or None)]"},
     {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},
     {"attrs", attrs, METH_O, "attrs(id) -> {class, id, style, role, hidden, aria-hidden present}"},
     {NULL, NULL, 0, NULL},

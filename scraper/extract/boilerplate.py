@@ -30,8 +30,8 @@ _WIDGET = re.compile("|".join(_WORDS))
 # Attribute-only markers of hidden or non-story regions.
 _HIDDEN_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "search"})
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none")
-_KEEP_IDS = frozenset(_MAKER.create_node(tag).tag_id for tag in ("html", "body", "main", "article"))
-_INS = _MAKER.create_node("ins").tag_id
+KEEP_IDS = frozenset(_MAKER.create_node(tag).tag_id for tag in ("html", "body", "main", "article"))
+INS_ID = _MAKER.create_node("ins").tag_id
 # A class token naming the story container; the widget word must sit in another token.
 _CONTENT = re.compile(r"article|body|content|entry|story")
 
@@ -53,9 +53,9 @@ def is_widget(read_attrs: Callable[[int], Mapping[str, str | None]], index: int,
     ``read_attrs(index)`` gives the element's attributes, read only when the tag does not decide."""
     if teaser:
         return True
-    if tag_id in _KEEP_IDS:
+    if tag_id in KEEP_IDS:
         return False
-    if tag_id == _INS:
+    if tag_id == INS_ID:
         return True
     attrs = read_attrs(index)
     if not attrs:
@@ -64,14 +64,19 @@ def is_widget(read_attrs: Callable[[int], Mapping[str, str | None]], index: int,
         return True
     if attrs.get("role") in _HIDDEN_ROLES:
         return True
+    return style_hides(attrs)
+
+
+def style_hides(attrs: Mapping[str, str | None]) -> bool:
+    """display:none in the style, else the class/id label decides (is_widget's last steps)."""
     style = attrs.get("style") or ""
     if "none" in style and _DISPLAY_NONE.search(style):
         return True
-    return _label_is_widget(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+    return label_is_widget(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
 
 
 @lru_cache(maxsize=4096)
-def _label_is_widget(label: str) -> bool:
+def label_is_widget(label: str) -> bool:
     """Whether class and id names say widget. Cached: a page repeats a few dozen labels, and the
     search over ~60 alternatives was the costliest step of the widget pass."""
     label = label.lower()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,7 +21,15 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract import native
-from scraper.extract.boilerplate import JUNK_TAG_IDS, is_boilerplate_text, is_widget
+from scraper.extract.boilerplate import (
+    INS_ID,
+    JUNK_TAG_IDS,
+    KEEP_IDS,
+    is_boilerplate_text,
+    is_widget,
+    label_is_widget,
+    style_hides,
+)
 
 PARA_BREAK = "\u2029"  # stands in for <br> so text() keeps line structure inside one block
 _INLINE = frozenset(
@@ -103,6 +112,8 @@ _TEXT = next(LexborHTMLParser("<body>t</body>").body.iter(include_text=True)).ta
 _NATIVE_TABLES: dict[str, Any] = {
     "junk": JUNK_TAG_IDS, "bits": _BIT, "blockers": _UNIT_BLOCKERS, "mixed": _MIXED,
     "inline": {_TEXT, *(_tag_ids(*(_INLINE - {"-text"})).values())}, "a": _A, "br": _BR,
+    "textual": _TEXTUAL, "keep": KEEP_IDS, "ins": INS_ID, "textual_bits": _TEXTUAL_BITS,
+    "teaser_bits": _TEASER_BLOCKS,
 }
 _native: Any = native.load(**_NATIVE_TABLES)
 
@@ -172,6 +183,11 @@ class _Page:
 
     def vote(self, units: _Units) -> dict[int, float]:
         """Each container's base score, in the order of first votes (see _best_containers)."""
+        raise NotImplementedError
+
+    def widget_candidates(self, container: int) -> Iterator[int]:
+        """The elements inside the container that boilerplate.is_widget calls widgets, in document order
+        (including ones inside others: _widgets keeps the outermost)."""
         raise NotImplementedError
 
 
@@ -267,6 +283,16 @@ class _PythonPage(_Page):
     def vote(self, units: _Units) -> dict[int, float]:
         return _vote(self.parents, units.index, units.weights(), units.length, units.link_length)
 
+    def widget_candidates(self, container: int) -> Iterator[int]:
+        tags, below = self.tags, self.below
+        for i in range(container + 1, self.ends[container]):
+            tag = tags[i]
+            if tag not in _TEXTUAL and not below[i] & _TEXTUAL_BITS:
+                continue  # holds no text block: removing it would change nothing
+            teaser = tag == _A and below[i] & _TEASER_BLOCKS != 0
+            if (teaser or tag not in _NEVER_WIDGETS) and is_widget(self.attrs, i, tag, teaser):
+                yield i
+
 
 class _NativePage(_Page):
     """The same walk in C (_lexwalk.c): node ids instead of selectolax wrappers, junk unlinked, block
@@ -296,6 +322,12 @@ class _NativePage(_Page):
 
     def vote(self, units: _Units) -> dict[int, float]:
         return _native.vote(self.parents, units.index, units.weights(), units.length, units.link_length)
+
+    def widget_candidates(self, container: int) -> Iterator[int]:
+        # The C scan decides all but the class/id label and display:none, which stay with boilerplate.py.
+        for i, verdict, data in _native.widget_candidates(self.ids, self.tags, self.below, self.ends, container):
+            if verdict == 1 or (verdict == 2 and label_is_widget(data)) or (verdict == 3 and style_hides(data)):
+                yield i
 
 
 def extract_paragraphs(tree: LexborHTMLParser, native: bool | None = None) -> list[str]:
@@ -478,24 +510,18 @@ def _widgets(page: _Page, container: int) -> list[tuple[int, int]]:
 
     Only outermost widgets count, and a match holding much of the container's text is a wrapper that
     happens to carry a widget-ish name, not a widget."""
-    tags, below, ends = page.tags, page.below, page.ends
+    ends = page.ends
     container_len = 0
     out: list[tuple[int, int]] = []
-    i, end = container + 1, ends[container]
-    while i < end:
-        tag = tags[i]
-        if tag not in _TEXTUAL and not below[i] & _TEXTUAL_BITS:
-            i += 1  # holds no text block: removing it would change nothing
+    inside = 0  # end of the last widget kept: candidates before it are inside it
+    for i in page.widget_candidates(container):
+        if i < inside:
             continue
-        teaser = tag == _A and below[i] & _TEASER_BLOCKS != 0
-        if (teaser or tag not in _NEVER_WIDGETS) and is_widget(page.attrs, i, tag, teaser):
-            if not container_len:
-                container_len = page.stripped_len(container, True) or 1
-            if page.stripped_len(i, True) <= _MAX_SHARE * container_len:
-                out.append((i, ends[i]))
-                i = ends[i]
-                continue
-        i += 1
+        if not container_len:
+            container_len = page.stripped_len(container, True) or 1
+        if page.stripped_len(i, True) <= _MAX_SHARE * container_len:
+            out.append((i, ends[i]))
+            inside = ends[i]
     return out
 
 
@@ -588,6 +614,9 @@ def _self_check(module: object) -> object:
         if any(a != b for a, b in reads):
             native.refuse(f"node reads differ at element {index}")
             return None
+    if list(python_page.widget_candidates(0)) != list(native_page.widget_candidates(0)):
+        native.refuse("widget scan differs")
+        return None
     for index in python_page.blocks:  # last: the Python read marks the tree
         python_lines = [x for x in python_page.text_with_breaks(index).split(PARA_BREAK) if x]
         if python_lines != [x for x in native_page.text_with_breaks(index).split(PARA_BREAK) if x]:
