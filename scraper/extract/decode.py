@@ -19,6 +19,10 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _HEAD_END = re.compile(rb"</head\s*>|<body\b", re.I)
+# Both at once, the first of either: the declaration sits near the top of most pages, so this rarely
+# scans to the head's end. '<' is factored out so that sre searches for it as a literal prefix.
+_HEAD_END_OR_META = re.compile(rb"<(?:/head\s*>|body\b|meta\b[^>]*?charset\s*=\s*[\"']?\s*([\w.:-]+))", re.I)
+_HEAD_END_START = re.compile(rb"</head|<body", re.I)  # what every _HEAD_END match starts with
 _HEAD_LIMIT = 512 * 1024  # no </head>: scan this much; a charset declared later is not one we trust
 # WHATWG: pages labelled latin-1/ascii are decoded as windows-1252 by every browser.
 _ALIASES = {"latin1": "cp1252", "iso8859_1": "cp1252", "ascii": "cp1252", "iso8859_6": "iso8859_6"}
@@ -34,6 +38,7 @@ _MOJIBAKE_RUN = re.compile(f"(?:[\u00d8-\u00db][{_CONT}]|[\u00c2-\u00df][{_CONT}
 _CONT_CHARS = frozenset(chr(c) for c in range(0x80, 0xC0)) | frozenset(c for c in _CP1252_HIGH if c != "\ufffd")
 _TO_BYTE = {ord(c): i + 0x80 for i, c in enumerate(_CP1252_HIGH) if c != "\ufffd"}
 _ARABIC = re.compile("[\u0600-\u06ff]")
+_C3_CHECKS = 16  # C3 bytes (Latin-1 letters) _utf8_has_mojibake looks at one by one before it reads the text
 MOJIBAKE_FIX = "mojibake:cp1252"
 DETECT_MIN_ARABIC_SHARE = 0.8  # of the high bytes, decoded, that are Arabic letters: this charset it is
 FIX_MIN_ARABIC_SHARE = 0.5  # ... lower for a charset this source is known to use
@@ -97,17 +102,23 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str, str, str | None
     for bom, name in _BOMS:
         if body.startswith(bom):
             return _decode_bom(body[len(bom):], name)
+    # Valid UTF-8 with non-ASCII content is UTF-8 whatever the header or <meta> say (see above): the common
+    # case needs neither read. It is decoded once and that text kept; the decoder's ASCII scan also tells an
+    # ASCII page (str.isascii is O(1)), which bytes.isascii would scan for again.
+    text = _strict_utf8(body)
+    is_ascii = text is not None and text.isascii()
+    if text is not None and not is_ascii:
+        return _repaired(text, "utf_8", None, body)
     declared = _codec(_header_charset(content_type)) or _codec(_meta_charset(body))
     if declared in ("utf_16_le", "utf_16_be", "utf_16"):
         declared = None  # a UTF-16 label on ASCII-compatible bytes is wrong (WHATWG says so too)
-    if declared is None and body.isascii() and b"\x00" not in body:
+    if declared is None and text is not None and b"\x00" not in body:  # text: an ASCII page's, by now
         # Undeclared ASCII reads the same in every ASCII-compatible charset: nothing to detect (the detector
         # said "ascii", i.e. windows-1252, after ~5 ms, or a UTF-7/EBCDIC guess no browser makes for HTML) and
         # nothing to repair (its guess used to be remembered as one). NUL bytes may be UTF-16: detect those.
-        return body.decode("ascii"), "cp1252", None, body
-    # The common case (UTF-8, declared or not) is decoded once and that text kept; the checks below
-    # used to decode the whole page strictly and then again with errors="replace".
-    text = _strict_utf8(body) if declared == "utf_8" or not body.isascii() else None
+        return text, "cp1252", None, body
+    if declared != "utf_8":
+        text = None  # ASCII declared as another charset is decoded as that one
     needed = None
     if text is not None or _is_utf8(body):  # declared UTF-8 with a stray byte is still UTF-8
         codec = "utf_8"
@@ -121,14 +132,22 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str, str, str | None
         codec = _detect(body)
         if codec != "utf_8":
             needed = f"charset:{_NAMES.get(codec, codec.replace('_', '-'))}"
-    plain = text is not None or (codec in _ASCII_SUPERSETS and body.isascii())
+    plain = text is not None or (codec in _ASCII_SUPERSETS and is_ascii)
     if text is None:
         text = body.decode(codec, errors="replace")
-    if has_mojibake(text):
+    return _repaired(text, codec, needed, body if plain else None)
+
+
+def _repaired(
+    text: str, codec: str, needed: str | None, utf8: bytes | None
+) -> tuple[str, str, str | None, bytes | None]:
+    """_decode's result, with mojibake repaired; ``utf8``: the bytes ``text`` is the strict UTF-8 decoding of,
+    or None (a repaired text is not: None then too)."""
+    if _utf8_has_mojibake(text, utf8) if utf8 is not None else has_mojibake(text):
         text, changed = repair_mojibake(text)
         if changed:
-            needed, plain = MOJIBAKE_FIX, False
-    return text, codec, needed, body if plain else None
+            return text, codec, MOJIBAKE_FIX, None
+    return text, codec, needed, utf8
 
 
 def _decode_bom(rest: bytes, name: str) -> tuple[str, str, None, bytes | None]:
@@ -197,6 +216,20 @@ def has_mojibake(text: str) -> bool:
     return False
 
 
+def _utf8_has_mojibake(text: str, utf8: bytes) -> bool:
+    """has_mojibake(text) for ``text`` the strict UTF-8 decoding of ``utf8``, where Ø and Ù are C3 98 and C3 99:
+    one memchr scan of the bytes for C3 costs a quarter of has_mojibake's two of a text stored two bytes a
+    character. Only a page with either, or with many Latin letters (C3 + another byte), needs the text."""
+    i = utf8.find(b"\xc3")
+    for _ in range(_C3_CHECKS):
+        if i == -1:
+            return False
+        if utf8[i + 1] in (0x98, 0x99):  # valid UTF-8: a continuation byte follows every C3
+            break
+        i = utf8.find(b"\xc3", i + 2)
+    return has_mojibake(text)
+
+
 def repair_mojibake(text: str) -> tuple[str, bool]:
     """Undo UTF-8 Arabic that was decoded as cp1252/latin-1. Returns (text, whether anything changed).
 
@@ -226,6 +259,19 @@ def _header_charset(content_type: str | None) -> str | None:
 
 
 def _meta_charset(body: bytes) -> str | None:
+    """The charset of the first <meta> declaration in <head> (or the first 512 kB without a head end)."""
+    m = _HEAD_END_OR_META.search(body, 0, _HEAD_LIMIT)
+    if m is None or m.group(1) is None:  # none at all, or the head ends first
+        return None
+    # A head end that starts inside the declaration (`<meta content="<body" charset=...>`) cuts it short.
+    cut = _HEAD_END_START.search(body, m.start(), m.end() + 5)
+    if cut is not None and cut.start() < m.end():
+        return _meta_charset_in_head(body)
+    return m.group(1).decode("ascii", "ignore")
+
+
+def _meta_charset_in_head(body: bytes) -> str | None:
+    """_meta_charset by its definition: two scans, the second up to the head's end."""
     end = _HEAD_END.search(body, 0, _HEAD_LIMIT)
     m = _META_CHARSET.search(body, 0, end.start() if end else _HEAD_LIMIT)
     return m.group(1).decode("ascii", "ignore") if m else None

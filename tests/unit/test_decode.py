@@ -10,9 +10,13 @@ import pytest
 from scraper.extract.article import extract_article
 from scraper.extract.decode import (
     DecodedPage,
+    _meta_charset,
+    _meta_charset_in_head,
+    _utf8_has_mojibake,
     decode_for_parse,
     decode_html,
     decode_page,
+    has_mojibake,
     repair_mojibake,
     settle_fix,
 )
@@ -229,3 +233,80 @@ def test_declared_utf8_with_one_stray_byte_stays_utf8() -> None:
     assert page.encoding == "utf-8" and page.fix is None
     assert page.text.count("\ufffd") == 1
     assert "مرحبا بالعالم العربي، أخبار اليوم\ufffd" in page.text
+
+
+# --- cheaper paths with the same results: <meta> scan, UTF-8 before labels, mojibake hint from bytes ------
+
+HEAD_PAD = "<script>var a = '<b>x</b>';</script>" * 40  # '<' that is neither a head end nor a <meta>
+
+
+@pytest.mark.parametrize(
+    ("page", "label"),
+    [
+        (b'<html><head><meta charset="UTF-8"></head><body>', "UTF-8"),
+        (b"<HTML><HEAD><META HTTP-EQUIV=Content-Type CONTENT='text/html; CHARSET=Windows-1256'></HEAD>",
+         "Windows-1256"),
+        (b"<head><title>t</title></HEAD ><meta charset=iso-8859-6>", None),  # after the head: not trusted
+        (b"<head><title>t</title><BODY class=x><meta charset=iso-8859-6>", None),
+        (b"<head><bodyguard><meta charset=iso-8859-6>", "iso-8859-6"),  # <bodyguard> is no <body
+        (b"<head></head  \n><meta charset=cp1256>", None),
+        (b"<head></head  x><meta charset=cp1256>", "cp1256"),  # not a head end: "\s*>" fails
+        (f"<head>{HEAD_PAD}<meta name=x><Meta Charset = 'utf-8'>".encode(), "utf-8"),  # no head end at all
+        (b"<meta charset=utf-8</head>", "utf-8"),  # the head ends right after the label
+        (b"<meta content='<body' charset=cp1256>", None),  # a head end inside the declaration cuts it short
+        (b"<meta content='</HEAD>' charset=cp1256><meta charset=utf-8>", None),  # ... and the next one too
+        (b"<meta x='</head' charset=cp1256>", "cp1256"),  # "</head" alone (no '>') is no head end
+        (b"<meta x=<bodyx charset=cp1256>", "cp1256"),
+        (b"<p>" * (600 * 1024 // 3) + b"<meta charset=cp1256>", None),  # past the 512 kB scanned without a head end
+        (b"<p>" * (500 * 1024 // 3) + b"<meta charset=cp1256>", "cp1256"),
+        (b"<p>" * (512 * 1024 // 3) + b"<meta charset=cp1256>", None),  # crosses the limit
+        (b"no markup", None),
+    ],
+)
+def test_meta_charset_is_the_first_declaration_before_the_head_end(page: bytes, label: str | None) -> None:
+    assert _meta_charset(page) == label
+    assert _meta_charset_in_head(page) == label  # its definition: search the head's end, then before it
+
+
+def test_valid_utf8_is_decoded_before_labels_are_read() -> None:
+    # Non-ASCII UTF-8 is UTF-8 whatever the header or <meta> say: the <meta> scan is skipped, same result.
+    body = ARABIC.replace("<head>", '<head><meta charset="windows-1256">').encode()
+    for content_type in (None, "text/html; charset=iso-8859-6", "text/html; charset=utf-16"):
+        assert decode_page(body, content_type) == DecodedPage(body.decode(), "utf-8", None, True)
+        assert decode_for_parse(body, content_type) == (body.decode(), body)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encoding"),
+    [(None, "windows-1252"), ("text/html; charset=utf-8", "utf-8"), ("text/html; charset=windows-1256", "windows-1256"),
+     ("text/html; charset=utf-16", "windows-1252")],
+)
+def test_ascii_page_is_decoded_as_declared(content_type: str | None, encoding: str) -> None:
+    page = decode_page(ASCII_PAGE, content_type)
+    assert page == DecodedPage(ASCII_PAGE.decode(), encoding, None, False)
+    assert page.utf8 is ASCII_PAGE
+    meta = ASCII_PAGE.replace(b"<head>", b"<head><meta charset=windows-1256>")
+    assert decode_page(meta) == DecodedPage(meta.decode(), "windows-1256", None, False)
+
+
+MOJIBAKE = ARABIC.encode("utf-8").decode("latin-1").encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("body", "text", "fix"),
+    [
+        (MOJIBAKE, ARABIC, "mojibake:cp1252"),
+        ("é".encode() * 40 + MOJIBAKE, "é" * 40 + ARABIC, "mojibake:cp1252"),  # more Latin letters than are checked
+        ("<p>Øresund, Ù, Ø!</p>".encode(), "<p>Øresund, Ù, Ø!</p>", None),  # Ø not before a continuation char
+        # the hint, but no repair: the run "Ø§à\x80\x80" is no UTF-8 (E0 80 80 is overlong)
+        ("<p>Ø§à\u0080\u0080</p>".encode(), "<p>Ø§à\u0080\u0080</p>", None),
+        ("<p>café crème à Genève</p>".encode() * 20, "<p>café crème à Genève</p>" * 20, None),
+        ("<p>Ā ā – “x”</p>".encode(), "<p>Ā ā – “x”</p>", None),  # other lead bytes, no C3
+    ],
+)
+def test_mojibake_hint_read_from_utf8_bytes(body: bytes, text: str, fix: str | None) -> None:
+    assert _utf8_has_mojibake(body.decode(), body) == has_mojibake(body.decode())
+    page = decode_page(body)
+    assert (page.text, page.encoding, page.fix) == (text, "utf-8", fix)
+    assert page.utf8 == (None if fix else body)
+    assert decode_for_parse(body) == (text, None if fix else body)
