@@ -33,60 +33,42 @@ _TOKEN = re.compile(r"\w+")
 NOTES = """
 ## Notes
 
-* Speed: ours = the whole `extract_article` (metadata, dates and body), trafilatura =
-  `trafilatura.extract` (body only), both given the same decoded page. Pages are timed one at a
-  time, ours then trafilatura on the same page before the next page (until 2026-11-29 each side ran
-  over the whole set in turn, so a burst of load could land on one side only). Each call is timed
-  once (`--repeat N`: best of N in a row, warm caches); the line gives medians of wall time and of
-  CPU time (`time.process_time`) and the load average.
-* Read the CPU ratio when the load average is high. On the shared 2-core machine (load 9-13 while
-  these were taken) wall time flatters us: a 15 ms trafilatura call is preempted far more often than
-  a 1.5 ms one, so its wall median inflates 2-3x (wall ratios 8.5x-18x across runs, CPU ratios
-  8.7x-9.5x). Interleaving also makes every call start with caches the other side just evicted,
-  which costs ours more (single-shot CPU ~1.65 ms vs ~1.25 ms warm best-of-5).
-* The 20x target is met on the Arabic pages (55-80x CPU) and NOT on the scrapinghub set: three runs
-  at load 12.8-13.7 gave CPU ratios 9.5x / 8.7x / 9.1x (ours 2.28 / 1.79 / 1.70 ms, trafilatura
-  21.7 / 15.6 / 15.4 ms). 20x needs ours at ~0.75 ms per English page.
-* 2026-11-29 round, all with the same output on all 181 English pages and the 12 Arabic pages, as
-  str and as bytes (title, author, date, canonical URL, language, paragraphs, methods; the body
-  arrays and the pruned tree compared too), hence identical F1: parse without DOM mutation events
-  (~6% of the parse); one depth-first walk over element children (`iter()`) builds the arrays and
-  decomposes junk subtrees as it meets them without entering them (was: a `traverse()` of all ~680
-  body elements to prune, then a second one with a parent lookup by address per element); the walk
-  also sorts elements into text blocks and mixed-text candidates as each subtree closes; a block's
-  text that is already whitespace-normal is kept instead of split into words and joined (two blocks
-  in three), and that normalised line is reused when paragraphs are assembled; one cheap
-  `text(deep=False)` before the costlier stripped read for mixed containers; the three voting
-  levels written out; `<title>` / `<h1>` queried only when a title candidate needs them; `<html>`
-  read as `tree.root`. Same bench, previous code vs this, alternating at load 9-11: CPU median
-  1.96 / 1.92 ms before (8.4x / 8.1x) vs 1.65 / 1.63 ms after (9.0x / 9.1x), i.e. -15%; warm
-  best-of-5 CPU per page 1.34 / 1.34 / 1.43 ms before vs 1.26 / 1.25 / 1.25 ms after.
-* Where the time goes now (medians of warm best-of-5 CPU ms per English page, load ~13, so all a
-  little high): lexbor parse of the str 0.36-0.41 (0.27 from bytes: selectolax re-encodes a str to
-  UTF-8 first); the body walk incl. junk removal 0.2-0.27; <meta> + JSON-LD 0.12-0.14; text blocks
-  0.11-0.13 (one `text()` per block and per mixed container); title/author/date/canonical/language
-  0.06-0.08; the nesting guard's `count("<")` + mojibake check 0.06; scoring 0.07; widgets +
-  paragraphs 0.08.
-* Why 20x is out of reach in this design: at trafilatura's 15 ms it means 0.75 ms, and the parse
-  alone is 0.36-0.40 ms, leaving ~0.35 ms for metadata, pruning, walking ~250 elements, reading ~100
-  blocks' text and scoring. Each Python-level read on a selectolax node costs 40-140 ns (a new
-  wrapper object per `.parent` / child), so the walk alone is ~0.15 ms before any logic. Getting
-  there needs the walk and the block texts in C (a small Cython/C helper over lexbor returning the
-  parent / tag / text-length arrays in one call, or that feature upstream in selectolax).
-* Tried and dropped (measured): cutting `<script>` out of the str before parsing (the str scan
-  costs about what the parse saves), one CSS query for the junk tags or for the text blocks
-  (lexbor's selector engine: 0.07-0.16 ms per selector list, slower than the Python walk), removing
-  nav/header/footer/aside first by tag name (no gain), `map(attrgetter(...))` and
-  `itertools.compress` instead of comprehensions (no gain: the attribute reads dominate), subtree
-  ends from a last-child dict (no gain), link lengths only for links inside blocks (79% of links
-  are), pausing the garbage collector during extraction (2-4%, not worth a process-wide switch).
-* The daemon passes bytes: `extract_article(bytes)` costs about the same as the str path measured
-  here (warm CPU 1.32 vs 1.30 ms: decode_html's UTF-8 decode roughly replaces the mojibake scan).
-  Parsing the original bytes when decode_html found plain UTF-8 would save the re-encode
-  (~0.06-0.09 ms) for the daemon; it needs decode_html to report that (scraper/extract/decode.py).
+* Speed: ours = the whole `extract_article` (decoding, metadata, dates and body), trafilatura =
+  `trafilatura.extract` (body only), both given the same page. Each set is timed twice: given the page as
+  stored (bytes: what a fetch gives, and what the daemon passes on) and given it decoded to str first (how
+  the benchmark fed both sides until 2026-11-29). Pages are timed one at a time, ours then trafilatura on
+  the same page before the next, so a burst of load hits both sides. Each call is timed once (`--repeat
+  N`: best of N in a row, warmer caches); the verdict is on CPU medians (`time.process_time`): wall time
+  under load flatters the faster side, as a 20 ms call is preempted far more often than a 1 ms one.
+* Warm-up (fixed 2026-11-29): both extractors are called once, untimed, before timing. trafilatura's first
+  call loads its settings and models (~150 ms); it used to land on the first Arabic page, and with 3
+  Arabic pages it was the median: the "55-80x" Arabic ratio reported before was that artefact. Warmed up,
+  trafilatura takes 14-29 ms on the middle Arabic page, like on English pages.
+* Interleaving costs us more than it costs trafilatura: each of our calls starts with caches that 20 ms
+  of trafilatura just evicted (our warm best-of-3 is ~0.7x our single shot; alone, without trafilatura in
+  between, our median is ~0.95 ms).
+* 2026-11-29: the extractor's tree walk moved to C (`scraper/extract/_lexwalk.c`): the body walk, block
+  texts, whitespace normalising, mixed-text checks, the container vote, the widget scan, the <meta> /
+  JSON-LD / canonical-link reads and the visible-date candidates read lexbor's structs directly instead of
+  creating a selectolax wrapper per node; the Python walk stays as the reference and the fallback, and
+  the output is byte-identical on 412 page/input pairs (tests/unit/test_lexwalk.py, and
+  `bench/fuzz_atheris.py --targets native` compares both on mutated pages). Decoding: UTF-8 pages are
+  parsed from their own bytes (no re-encode), valid UTF-8 skips the <meta> charset scan, the nesting
+  guard counts '<' 8 bytes at a time. Same machine, same bench, single shot, bytes: English 8.9x -> 13.1-13.6x.
+* Where the time goes now (warm medians per English page, ours alone, ms): lexbor parse 0.42, body
+  extraction 0.22 (C walk ~0.07, the rest Python: units, class-name weights, widget labels, paragraph
+  assembly), <meta> + JSON-LD 0.05-0.08, decoding 0.06, everything else ~0.1. 20x at trafilatura's
+  15-20 ms means 0.75-1.0 ms single shot: the parse is half of that, and the single-shot cache penalty
+  (~1.4x) is the rest. What is left would need the remaining Python steps (scoring, widgets, paragraphs,
+  metadata) in C as well.
+* Tried and dropped (measured): cutting `<script>` bodies out before parsing (the parse of the stripped
+  page plus the scan cost what the full parse did), one CSS query for the junk tags or the text blocks
+  (lexbor's selector engine is slower than the walk), malloc tuning (no change), pausing the garbage
+  collector (2-4%).
 * Hijri: the tabular calendar (civil epoch) is what `scraper/extract/hijri.py` implements; the line
   above measures its agreement with Umm al-Qura (hijridate, installed in the venv only for this).
-* Arabic F1 covers 3 pages only (CNN Arabic twice, LBC); assabah has snippets, not full text.
+* Arabic F1 covers 3 pages only (CNN Arabic twice, LBC); assabah has snippets, not full text. With 3
+  pages the Arabic speed median is one page's time: read it as an indication.
 """
 
 
