@@ -110,6 +110,13 @@ static int buffer_add(buffer *buf, const void *data, size_t length) {
     return 0;
 }
 
+/* The node after ``node`` in a depth-first walk of root's subtree (root excluded), or NULL at its end. */
+static inline lxb_node *preorder_next(lxb_node *node, const lxb_node *root) {
+    if (node->first_child != NULL) return node->first_child;
+    while (node != root && node->next == NULL) node = node->parent;
+    return node == root ? NULL : node->next;
+}
+
 static const char PARA_BREAK_UTF8[] = "\xe2\x80\xa9"; /* U+2029, generic.PARA_BREAK */
 
 /* Text of the subtree below ``root`` (not root itself), as selectolax's text(deep=True) gathers it
@@ -123,13 +130,7 @@ static int gather_text(lxb_node *root, buffer *buf, int br_breaks) {
         } else if (br_breaks && node->local_name == tag_br && node->type == NODE_ELEMENT) {
             if (buffer_add(buf, PARA_BREAK_UTF8, 3) < 0) return -1;
         }
-        if (node->first_child != NULL) {
-            node = node->first_child;
-            continue;
-        }
-        while (node != root && node->next == NULL) node = node->parent;
-        if (node == root) break;
-        node = node->next;
+        node = preorder_next(node, root);
     }
     return 0;
 }
@@ -211,17 +212,7 @@ static Py_ssize_t fragments_stripped_length(lxb_node *root, int deep) {
                 Py_DECREF(piece);
             }
         }
-        if (deep && node->first_child != NULL) {
-            node = node->first_child;
-            continue;
-        }
-        if (!deep) {
-            node = node->next;
-            continue;
-        }
-        while (node != root && node->next == NULL) node = node->parent;
-        if (node == root) break;
-        node = node->next;
+        node = deep ? preorder_next(node, root) : node->next;
     }
     return total;
 }
@@ -849,13 +840,7 @@ static PyObject *head_data(PyObject *self, PyObject *args) {
         if (canonical == NULL && node->type == NODE_ELEMENT && node->local_name == link_tag &&
             canonical_link((const lxb_element *)node, &href) && (canonical = attr_value(href)) == NULL)
             goto done;
-        if (node->first_child != NULL) {
-            node = node->first_child;
-            continue;
-        }
-        while (node != root && node->next == NULL) node = node->parent;
-        if (node == root) break;
-        node = node->next;
+        node = preorder_next(node, root);
     }
     result = PyTuple_Pack(3, metas, scripts, canonical == NULL ? Py_None : canonical);
 done:
@@ -926,60 +911,9 @@ static PyObject *date_candidates(PyObject *self, PyObject *args) {
             Py_DECREF(entry);
             budget -= hits;
         }
-        if (node->first_child != NULL) {
-            node = node->first_child;
-            continue;
-        }
-        while (node != root && node->next == NULL) node = node->parent;
-        if (node == root) break;
-        node = node->next;
+        node = preorder_next(node, root);
     }
     return found;
-}
-
-/* ---- utf8_valid(data): whether data.decode("utf-8") would succeed (Unicode Table 3-7: no overlong forms,
- * no surrogates, nothing past U+10FFFF), without building the str: ASCII runs are checked 8 bytes a step. */
-static int utf8_well_formed(const unsigned char *s, Py_ssize_t n) {
-    Py_ssize_t i = 0;
-    while (i < n) {
-        if (i + 8 <= n) {
-            uint64_t word;
-            memcpy(&word, s + i, 8);
-            if (!(word & 0x8080808080808080ULL)) {
-                i += 8;
-                continue;
-            }
-        }
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        Py_ssize_t need;
-        unsigned char low = 0x80, high = 0xbf; /* the allowed range of the second byte */
-        if (c >= 0xc2 && c <= 0xdf) need = 1;
-        else if (c == 0xe0) need = 2, low = 0xa0;
-        else if (c == 0xed) need = 2, high = 0x9f;
-        else if (c >= 0xe1 && c <= 0xef) need = 2;
-        else if (c == 0xf0) need = 3, low = 0x90;
-        else if (c >= 0xf1 && c <= 0xf3) need = 3;
-        else if (c == 0xf4) need = 3, high = 0x8f;
-        else return 0;
-        if (i + need >= n) return 0; /* truncated */
-        if (s[i + 1] < low || s[i + 1] > high) return 0;
-        for (Py_ssize_t k = 2; k <= need; k++)
-            if (s[i + k] < 0x80 || s[i + k] > 0xbf) return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
-static PyObject *utf8_valid(PyObject *self, PyObject *arg) {
-    Py_buffer view;
-    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
-    int valid = utf8_well_formed(view.buf, view.len);
-    PyBuffer_Release(&view);
-    return PyBool_FromLong(valid);
 }
 
 /* ---- bytes.count(b"<") for the nesting guard (article._refuse_absurd_nesting): CPython's count walks a
@@ -1180,7 +1114,6 @@ static PyMethodDef methods[] = {
     {"head_data", head_data, METH_VARARGS,
      "head_data(root_id, meta_tag, script_tag, link_tag) -> (metas, ld_json_texts, canonical_href)"},
     {"date_candidates", date_candidates, METH_VARARGS, "date_candidates(root_id, budget) -> [(id, content)]"},
-    {"utf8_valid", utf8_valid, METH_O, "utf8_valid(data): data.decode('utf-8') would not fail"},
     {"count_byte", count_byte, METH_VARARGS, "count_byte(data, byte): data.count(bytes([byte]))"},
     {"widget_candidates", widget_candidates, METH_VARARGS,
      "widget_candidates(ids, tags, below, ends, container) -> [(index, verdict, label or attrs or None)]"},
