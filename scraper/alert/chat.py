@@ -52,7 +52,7 @@ async def _post(client: httpx.AsyncClient, url: str, body: dict[str, object], wh
     try:
         resp = await client.post(url, json=body, timeout=timeout)
     except httpx.TimeoutException as exc:
-        raise DeliveryError(f"{what} timed out after {timeout}s") from exc
+        raise DeliveryError(f"{what} timed out after {timeout}s", unanswered=True) from exc
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{what} unreachable: {exc.__class__.__name__}") from exc
     if resp.status_code == 410:

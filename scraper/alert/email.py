@@ -108,7 +108,8 @@ async def send_email(settings: Settings, channel: EmailChannel, message: AlertMe
         raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port} refused every recipient: "
                             f"{'; '.join(str(r) for r in exc.recipients)}") from exc
     except (aiosmtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc.__class__.__name__}: {exc}") from exc
+        raise DeliveryError(f"SMTP {settings.smtp_host}:{settings.smtp_port}: {exc.__class__.__name__}: {exc}",
+                            unanswered=isinstance(exc, aiosmtplib.SMTPTimeoutError | TimeoutError)) from exc
     if errors:
         refused = ", ".join(f"{addr} ({code})" for addr, (code, _m) in errors.items())
         return f"SMTP refused some recipients: {refused}"

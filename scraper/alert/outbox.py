@@ -66,6 +66,9 @@ class DeliveryReport:
     retrying: int = 0
     dead: int = 0
     held: int = 0  # waiting for a disabled channel to be enabled again
+    # Not tried this run: their channel left an earlier message unanswered within its timeout. They stay
+    # due (no attempt recorded) and the next run tries again, one message first.
+    deferred: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class _Run:
     clock: DispatchClock
     lease: timedelta
     held: set[str] = field(default_factory=set)  # channels disabled (410) during this run
+    unanswered: set[str] = field(default_factory=set)  # channels that let a send time out during this run
 
 
 @functools.cache
@@ -166,13 +170,21 @@ async def deliver_due(settings: Settings, config: Config, engine: Engine, now: d
         return report
     async with httpx.AsyncClient(follow_redirects=False, verify=_tls_context()) as client:
         run = _Run(settings, config, engine, client, clock, lease)
+        deferred: dict[str, int] = {}
         for channel, ids in messages:
             if channel in run.held:
                 continue  # a 410 disabled it a moment ago: the rest of its alerts wait with it
+            if channel in run.unanswered:  # a receiver that is down or stuck: one timeout per run, not one each
+                deferred[channel] = deferred.get(channel, 0) + len(ids)
+                continue
             claimed = _claim(engine, ids, clock.now(), lease)
             if claimed:  # else another dispatcher has it (or has sent it already)
                 outcome = await _deliver_message(run, claimed)
                 setattr(report, outcome, getattr(report, outcome) + len(claimed))
+    for channel, count in deferred.items():
+        log_event("alert.deferred", logging.WARNING, channel=channel, alerts=count,
+                  reason="the channel left a send unanswered this run; the next run tries again")
+    report.deferred = sum(deferred.values())
     return report
 
 
@@ -205,7 +217,7 @@ async def _send_within_lease(run: _Run, alerts: list[Alert]) -> str | None:
             return await _send(run, alerts)
     except TimeoutError as exc:  # our deadline; the channels turn their own timeouts into DeliveryError
         raise DeliveryError(f"channel {alerts[0].channel!r}: no answer within {limit:g}s "
-                            f"(a send may not outlast its lease)") from exc
+                            f"(a send may not outlast its lease)", unanswered=True) from exc
 
 
 def _load(engine: Engine, ids: list[int]) -> list[Alert]:
@@ -222,6 +234,8 @@ async def _deliver_message(run: _Run, ids: list[int]) -> str:
         warning = await _send_within_lease(run, alerts)
     except DeliveryError as exc:
         error = str(exc)
+        if exc.unanswered:
+            run.unanswered.add(alerts[0].channel)
         if exc.permanent:  # e.g. 410 Gone: stop using the channel, keep its alerts until it is enabled again
             set_channel_disabled(run.engine, alerts[0].channel, True, error, now=run.clock.now())
             run.held.add(alerts[0].channel)

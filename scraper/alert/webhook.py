@@ -18,11 +18,14 @@ from scraper.config import WebhookChannel
 
 
 class DeliveryError(Exception):
-    """A channel refused or failed a delivery. ``permanent`` means retrying cannot help (410 Gone)."""
+    """A channel refused or failed a delivery. ``permanent`` means retrying cannot help (410 Gone);
+    ``unanswered``: the receiver gave no answer in time (the dispatcher defers the channel's other
+    messages rather than wait out the same timeout for each)."""
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False, unanswered: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unanswered = unanswered
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -61,7 +64,7 @@ async def send_webhook(client: httpx.AsyncClient, channel: WebhookChannel, messa
     try:
         resp = await client.post(channel.url, content=body, headers=headers, timeout=channel.timeout)
     except httpx.TimeoutException as exc:
-        raise DeliveryError(f"webhook {shown} timed out after {channel.timeout}s") from exc
+        raise DeliveryError(f"webhook {shown} timed out after {channel.timeout}s", unanswered=True) from exc
     except httpx.HTTPError as exc:
         detail = str(exc).replace(channel.url, shown)
         raise DeliveryError(f"webhook {shown} unreachable: {exc.__class__.__name__}: {detail}") from exc

@@ -51,6 +51,7 @@ async def run_once(rt: Runtime) -> dict[str, int]:
         "alerts_queued": sum(r.alerts_queued for r in reports),
         "alerts_sent": delivered.sent,
         "alerts_retrying": delivered.retrying,
+        "alerts_deferred": delivered.deferred,
         "alerts_failed": delivered.dead,
     }
     log_event("pass.done", **totals)

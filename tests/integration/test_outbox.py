@@ -17,7 +17,7 @@ from scraper.demo.receiver import WebhookReceiver
 from scraper.store import repo
 from scraper.store.db import make_engine
 from scraper.store.db import session as open_session
-from scraper.store.tables import Alert, AlertAttempt, Article, utcnow
+from scraper.store.tables import Alert, AlertAttempt, Article, as_utc, utcnow
 from tests.conftest import SMTPSink
 
 TITLE = "لافروف يستقبل نظيره الإيراني في موسكو"
@@ -340,3 +340,38 @@ def test_bidi_overrides_are_dropped_from_the_subject(sqlite_url: str, smtp_serve
     deliver(sqlite_url, make_config("http://127.0.0.1:9/x", "s", email_to=["desk@example.org"]), settings)
     subject = smtp_server.messages[0]["Subject"]
     assert "\u202e" not in subject and "gnp.exe" in subject
+
+
+def test_a_channel_that_leaves_a_send_unanswered_is_not_waited_on_again_in_the_same_run(db_url: str) -> None:
+    """A receiver that accepts and never answers used to cost one full timeout per due message per run
+    (200 messages x 10 s); now the first timeout defers that channel's other messages to the next run,
+    unattempted and still due, and the other channels' alerts go out in the same run."""
+    import threading
+
+    stuck = threading.Event()
+
+    def never_in_time() -> int:
+        stuck.wait(5)  # past the 1 s channel timeout
+        return 200
+
+    with WebhookReceiver("s", status=never_in_time) as slow, WebhookReceiver("s") as ok:
+        config = Config.model_validate({
+            "channels": {"slow": {"type": "webhook", "url": slow.url, "secret": "s", "timeout": 1},
+                         "ops": {"type": "webhook", "url": ok.url, "secret": "s", "timeout": 2}},
+            "rules": [{"name": "iran-russia", "query": "طهران", "channels": ["slow", "ops"]}],
+            "sources": [],
+        })
+        for i in range(4):
+            queue_alert_for_story(db_url, i, channels=["slow"])
+        for i in range(4, 6):
+            queue_alert_for_story(db_url, i, channels=["ops"])
+        now = utcnow()
+        report = deliver(db_url, config, now=now)
+        stuck.set()
+        assert (report.retrying, report.deferred, report.sent) == (1, 3, 2)
+        assert len(ok.deliveries) == 2
+    rows = {a.id: a for a in alerts(db_url)}
+    slow_rows = sorted((a for a in rows.values() if a.channel == "slow"), key=lambda a: a.id or 0)
+    assert [a.attempts for a in slow_rows] == [1, 0, 0, 0]
+    assert "timed out" in (slow_rows[0].last_error or "")
+    assert all(a.status == "pending" and as_utc(a.next_attempt_at) <= now for a in slow_rows[1:])  # still due
