@@ -139,7 +139,9 @@ static PyObject *decode(const buffer *buf) {
     return PyUnicode_DecodeUTF8(buf->data ? buf->data : "", (Py_ssize_t)buf->length, "replace");
 }
 
-/* One buffer for all text reads: every call runs under the GIL and finishes with it, so none overlap.
+/* One buffer for all text reads: every call runs under the GIL and finishes with it, so none overlap
+ * (between filling it and decoding it nothing allocates a GC-tracked object, so no finalizer can run
+ * Python code, or let another thread in, in between).
  * It is kept between calls (a malloc per read cost more than the read) and shrunk when a huge
  * page left it large. */
 static buffer shared_buffer;
