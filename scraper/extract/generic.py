@@ -12,6 +12,7 @@ made per-block ``css_first("a")`` the single biggest cost before.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ class _Units:
         ]
 
 
-class _Page:
+class _Page(ABC):
     """The pruned body as arrays indexed by document order (index 0 is <body>). Comments are kept
     as childless entries: filtering them out costs more than carrying them.
 
@@ -162,33 +163,34 @@ class _Page:
     # Containers with text of their own beside child blocks: (index, own text, link text length).
     mixed_units: list[tuple[int, str, int]]
 
+    @abstractmethod
     def attrs(self, index: int) -> dict[str, str | None]:
-        raise NotImplementedError
+        """The element's attributes (the C walk gives the ones native.ATTRIBUTES names)."""
 
+    @abstractmethod
     def direct_text(self, index: int) -> str:
         """``text(deep=False)``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def stripped_len(self, index: int, deep: bool) -> int:
         """``len(text(deep=deep, strip=True))``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def own_text(self, index: int) -> tuple[str, int]:
         """Inline children's text with PARA_BREAK for each <br> or child block, and link text length."""
-        raise NotImplementedError
 
+    @abstractmethod
     def text_with_breaks(self, index: int) -> str:
         """A block's text with a paragraph break at each <br>."""
-        raise NotImplementedError
 
+    @abstractmethod
     def vote(self, units: _Units) -> dict[int, float]:
         """Each container's base score, in the order of first votes (see _best_containers)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def widget_candidates(self, container: int) -> Iterator[int]:
         """The elements inside the container that boilerplate.is_widget calls widgets, in document order
         (including ones inside others: _widgets keeps the outermost)."""
-        raise NotImplementedError
 
 
 class _PythonPage(_Page):
