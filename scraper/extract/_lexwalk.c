@@ -888,8 +888,8 @@ static int date_hits(const lxb_element *element, const lxb_attr **content) {
     return hits;
 }
 
-/* date_candidates(root_id, budget) -> [(node id, content attribute or None)] in document order, until the
- * matches counted reach ``budget`` (fields._visible_date_nodes). */
+/* date_candidates(root_id, budget) -> [(node id, content attribute or None)] in document order, root
+ * included, until the matches counted reach ``budget`` (fields._visible_date_nodes). */
 static PyObject *date_candidates(PyObject *self, PyObject *args) {
     PyObject *id;
     Py_ssize_t budget;
@@ -898,7 +898,7 @@ static PyObject *date_candidates(PyObject *self, PyObject *args) {
     if (root == NULL) return NULL;
     PyObject *found = PyList_New(0);
     if (found == NULL) return NULL;
-    lxb_node *node = root->first_child;
+    lxb_node *node = root; /* the root too: a selector from the document matches <html> itself */
     while (node != NULL && budget > 0) {
         const lxb_attr *content;
         int hits = node->type == NODE_ELEMENT ? date_hits((const lxb_element *)node, &content) : 0;

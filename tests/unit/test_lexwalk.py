@@ -211,3 +211,18 @@ def test_votes_equal_to_the_last_bit() -> None:
     python_votes = python_page.vote(generic._collect_units(python_page))
     assert python_votes  # the page has text blocks to vote
     assert native_page.vote(generic._collect_units(native_page)) == python_votes
+
+
+@pytest.mark.parametrize("html", [
+    gzip.decompress((FIXTURES.parent / "fuzz" / "date-on-html.html.gz").read_bytes()),
+    '<html class="post-date" lang="ar"><body><span class="date">٢٨ نوفمبر ٢٠٢٦</span></body></html>',
+], ids=["fuzz", "crafted"])
+def test_date_candidates_include_the_html_element(html: str | bytes) -> None:
+    # Found by bench/fuzz_atheris.py --targets native: the selector runs from the document, so <html> itself
+    # is a candidate; the C walk began at its children.
+    from scraper.extract import fields
+
+    tree = LexborHTMLParser(html)
+    python = [(attrs.get("content"), node.text()) for node, attrs in fields._visible_date_nodes(tree)]
+    assert len(python) == 2  # <html> and the date element inside it
+    assert [(content, read()) for content, read in fields._date_candidates(tree)] == python
