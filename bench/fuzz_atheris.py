@@ -129,7 +129,7 @@ def _target(name: str) -> Callable[[bytes], None]:
         assert python_page.vote(python_units) == native_page.vote(native_units)
         heads = (LexborHTMLParser(data), LexborHTMLParser(data))
         meta, ld = metadata.read_head(heads[1])
-        assert meta.values == metadata.read_meta(heads[0]).values and ld == metadata.read_json_ld(heads[0])
+        assert meta == metadata.read_meta(heads[0]) and ld == metadata.read_json_ld(heads[0])
         python_dates = [(a.get("content"), n.text()) for n, a in fields._visible_date_nodes(heads[0])]
         assert python_dates == [(c, read()) for c, read in fields._date_candidates(heads[1])]
         assert (generic.extract_paragraphs(LexborHTMLParser(data), native=True)

@@ -628,6 +628,23 @@ static PyObject *own_text(PyObject *self, PyObject *arg) {
 
 /* An attribute's name: lexbor's fixed names are known here only for class/id/style; others (role,
  * hidden, aria-hidden) live in the document's hash, whose entry starts with the name. */
+/* The attribute's name id as node.attributes reads it (its qualified name, else its local name). */
+static inline uintptr_t attr_key(const lxb_attr *attr) {
+    return attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+}
+
+/* Its value, or NULL when it has none (<div hidden>): node.attributes gives None then. */
+static const lexbor_str *value_of(const lxb_attr *attr) {
+    return attr == NULL || attr->value == NULL || attr->value->data == NULL ? NULL : attr->value;
+}
+
+/* The value as node.attributes gives it: str (bad UTF-8 replaced) or None (no attribute, or no value). */
+static PyObject *attr_value(const lxb_attr *attr) {
+    const lexbor_str *value = value_of(attr);
+    if (value == NULL) return Py_NewRef(Py_None);
+    return PyUnicode_DecodeUTF8((const char *)value->data, (Py_ssize_t)value->length, "replace");
+}
+
 static int attr_name_is(uintptr_t id, const char *name, size_t length) {
     if (id < ATTR_FIXED_LIMIT) return 0;
     const lexbor_hash_entry *entry = (const lexbor_hash_entry *)id;
@@ -637,13 +654,8 @@ static int attr_name_is(uintptr_t id, const char *name, size_t length) {
 }
 
 static int set_attr(PyObject *dict, const char *key, const lxb_attr *attr) {
-    PyObject *value;
-    if (attr->value == NULL || attr->value->data == NULL) {
-        value = Py_NewRef(Py_None);
-    } else {
-        value = PyUnicode_DecodeUTF8((const char *)attr->value->data, (Py_ssize_t)attr->value->length, "replace");
-        if (value == NULL) return -1;
-    }
+    PyObject *value = attr_value(attr);
+    if (value == NULL) return -1;
     int failed = PyDict_SetItemString(dict, key, value);
     Py_DECREF(value);
     return failed;
@@ -651,13 +663,11 @@ static int set_attr(PyObject *dict, const char *key, const lxb_attr *attr) {
 
 /* The attributes the widget and class-name checks read (class, id, style, role, hidden,
  * aria-hidden), as node.attributes gives them: value or None, the first of duplicates. */
-static PyObject *attrs(PyObject *self, PyObject *arg) {
-    lxb_node *node = node_of(arg);
-    if (node == NULL) return NULL;
+static PyObject *attrs_of(const lxb_node *node) {
     PyObject *dict = PyDict_New();
     if (dict == NULL || node->type != NODE_ELEMENT) return dict;
     for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
-        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        uintptr_t id = attr_key(attr);
         const char *key = id == ATTR_CLASS ? "class"
                           : id == ATTR_ID ? "id"
                           : id == ATTR_STYLE ? "style"
@@ -672,6 +682,11 @@ static PyObject *attrs(PyObject *self, PyObject *arg) {
         }
     }
     return dict;
+}
+
+static PyObject *attrs(PyObject *self, PyObject *arg) {
+    lxb_node *node = node_of(arg);
+    return node == NULL ? NULL : attrs_of(node);
 }
 
 /* ---- generic._best_containers' voting: each unit gives its parent, grandparent and great-grandparent
@@ -766,12 +781,12 @@ static int canonical_link(const lxb_element *element, const lxb_attr **href) {
     const lxb_attr *rel = NULL;
     *href = NULL;
     for (const lxb_attr *attr = element->first_attr; attr != NULL; attr = attr->next) {
-        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        uintptr_t id = attr_key(attr);
         if (id == ATTR_REL) rel = attr;
         else if (id == ATTR_HREF) *href = attr;
     }
-    const lexbor_str *value = rel == NULL ? NULL : rel->value;
-    if (*href == NULL || value == NULL || value->data == NULL || value->length != 9) return 0;
+    const lexbor_str *value = value_of(rel);
+    if (*href == NULL || value == NULL || value->length != 9) return 0;
     for (int k = 0; k < 9; k++) {
         unsigned char c = value->data[k];
         if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)"canonical"[k]) return 0;
@@ -779,17 +794,11 @@ static int canonical_link(const lxb_element *element, const lxb_attr **href) {
     return 1;
 }
 
-static PyObject *attr_value(const lxb_attr *attr) {
-    if (attr == NULL) return Py_NewRef(Py_None);
-    if (attr->value == NULL || attr->value->data == NULL) return Py_NewRef(Py_None);
-    return PyUnicode_DecodeUTF8((const char *)attr->value->data, (Py_ssize_t)attr->value->length, "replace");
-}
-
 /* (content, property, name, itemprop) of a <meta>: node.attributes.get() of each (the last duplicate wins). */
 static PyObject *meta_entry(lxb_node *node) {
     const lxb_attr *found[4] = {NULL, NULL, NULL, NULL};
     for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
-        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        uintptr_t id = attr_key(attr);
         if (id == ATTR_CONTENT) found[0] = attr;
         else if (attr_name_is(id, "property", 8)) found[1] = attr;
         else if (attr_name_is(id, "name", 4)) found[2] = attr;
@@ -808,11 +817,11 @@ static int is_ld_json(lxb_node *node) {
     static const char wanted[] = "application/ld+json";
     const lxb_attr *type = NULL;
     for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
-        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        uintptr_t id = attr_key(attr);
         if (id == ATTR_TYPE) type = attr;
     }
-    return type != NULL && type->value != NULL && type->value->data != NULL &&
-           type->value->length == sizeof wanted - 1 && memcmp(type->value->data, wanted, sizeof wanted - 1) == 0;
+    const lexbor_str *value = value_of(type);
+    return value != NULL && value->length == sizeof wanted - 1 && memcmp(value->data, wanted, sizeof wanted - 1) == 0;
 }
 
 /* head_data(root_id, meta_tag, script_tag, link_tag) -> ([(content, property, name, itemprop)], [ld+json text],
@@ -856,10 +865,6 @@ done:
  * element (itemprop=datePublished; class containing date, time, publish, created, posted, Date, Time,
  * timestamp; id containing date, time: all case-sensitive substrings), where lexbor's selector engine
  * tested every element of the page against 11 selectors. */
-static const lexbor_str *value_of(const lxb_attr *attr) {
-    return attr == NULL || attr->value == NULL || attr->value->data == NULL ? NULL : attr->value;
-}
-
 static int contains(const lexbor_str *value, const char *word) {
     size_t length = strlen(word);
     if (value == NULL || value->length < length) return 0;
@@ -873,7 +878,7 @@ static int date_hits(const lxb_element *element, const lxb_attr **content) {
     const lxb_attr *itemprop = NULL, *cls = NULL, *ident = NULL;
     *content = NULL;
     for (const lxb_attr *attr = element->first_attr; attr != NULL; attr = attr->next) {
-        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        uintptr_t id = attr_key(attr);
         if (id == ATTR_CLASS) cls = attr;
         else if (id == ATTR_ID) ident = attr;
         else if (id == ATTR_CONTENT) *content = attr;
@@ -974,7 +979,7 @@ static int widget_verdict(lxb_node *node, uintptr_t tag, int teaser, PyObject **
     const lxb_attr *cls = NULL, *ident = NULL, *style = NULL, *role = NULL, *aria = NULL;
     int hidden = 0;
     for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
-        uintptr_t id = attr->qualified_name ? attr->qualified_name : attr->node.local_name;
+        uintptr_t id = attr_key(attr);
         if (id == ATTR_CLASS) cls = attr;
         else if (id == ATTR_ID) ident = attr;
         else if (id == ATTR_STYLE) style = attr;
@@ -985,10 +990,7 @@ static int widget_verdict(lxb_node *node, uintptr_t tag, int teaser, PyObject **
     if (!cls && !ident && !style && !role && !aria && !hidden) return 0;
     if (hidden || value_is(value_of(aria), "true") || hiding_role(value_of(role))) return 1;
     if (contains(value_of(style), "none")) {
-        PyObject *id = PyLong_FromVoidPtr(node);
-        if (id == NULL) return -1;
-        *data = attrs(NULL, id);
-        Py_DECREF(id);
+        *data = attrs_of(node);
         return *data == NULL ? -1 : 3;
     }
     *data = label_of(cls, ident);

@@ -93,7 +93,7 @@ def extract_article(
     _fill(draft, "title", pick_title(tree, ld, meta, names))
     _fill(draft, "author", pick_author(tree, ld, meta))
     _fill(draft, "published_at", pick_date(tree, ld, meta, url, now))
-    _fill(draft, "canonical_url", pick_canonical(tree, meta, url))
+    _fill(draft, "canonical_url", pick_canonical(meta, url))
     draft.language = pick_language(tree, meta, draft.title)
     if not draft.paragraphs:
         paragraphs = extract_paragraphs(tree)

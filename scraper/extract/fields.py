@@ -199,12 +199,8 @@ def _date_near_headline(tree: LexborHTMLParser, now: datetime | None) -> datetim
     return None
 
 
-def pick_canonical(tree: LexborHTMLParser, meta: MetaTags, url: str) -> tuple[str | None, str | None]:
-    if meta.canonical_read:  # read_head found it in its walk
-        href = (meta.canonical or "").strip()
-    else:
-        link = tree.css_first("link[rel=canonical][href]")
-        href = (link.attributes.get("href") or "").strip() if link is not None else ""
+def pick_canonical(meta: MetaTags, url: str) -> tuple[str | None, str | None]:
+    href = (meta.canonical or "").strip()
     if href and (absolute := _absolute(url, href)):
         return absolute, "link"
     og = meta.values.get("og:url", "").strip()

@@ -55,9 +55,7 @@ class JsonLdArticle:
 @dataclass
 class MetaTags:
     values: dict[str, str] = field(default_factory=dict)  # lower-cased property/name/itemprop → content
-    # href of the first <link rel=canonical href>, when read_head read it (canonical_read) in its C walk.
-    canonical: str | None = None
-    canonical_read: bool = False
+    canonical: str | None = None  # href of the first <link rel=canonical href> (None: none, or no value)
 
     def first(self, keys: tuple[str, ...]) -> str | None:
         for key in keys:
@@ -77,17 +75,21 @@ def read_head(tree: LexborHTMLParser) -> tuple[MetaTags, JsonLdArticle]:
         return read_meta(tree), read_json_ld(tree)
     metas, scripts, canonical = native.head_data(tree.root.mem_id, _META_TAG, _SCRIPT_TAG, _LINK_TAG)
     meta = _meta_tags(metas)
-    meta.canonical, meta.canonical_read = canonical, True
+    meta.canonical = canonical
     return meta, _json_ld(scripts)
 
 
 def read_meta(tree: LexborHTMLParser) -> MetaTags:
-    """One pass over <meta>; the first occurrence of a key wins (later ones are often related items)."""
+    """One pass over <meta>; the first occurrence of a key wins (later ones are often related items). Also
+    the canonical link's href."""
     entries: list[MetaEntry] = []
     for node in tree.tags("meta"):  # a by-name walk: about half the cost of the selector meta[content]
         attrs = node.attributes
         entries.append((attrs.get("content"), attrs.get("property"), attrs.get("name"), attrs.get("itemprop")))
-    return _meta_tags(entries)
+    meta = _meta_tags(entries)
+    link = tree.css_first("link[rel=canonical][href]")  # the C walk's canonical_link mirrors this selector
+    meta.canonical = link.attributes.get("href") if link is not None else None
+    return meta
 
 
 def _meta_tags(entries: list[MetaEntry]) -> MetaTags:
