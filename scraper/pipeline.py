@@ -333,7 +333,7 @@ async def _fetch_article(rt: Runtime, source: Source, item: FeedItem, charset_fi
         page = decode_page(result.content, result.headers.get("content-type"), charset_fix)
         if pages is not None:
             pages.append(page)
-        draft = extract_article(page.text, result.url, source.selectors, utf8=page.utf8)
+        draft = extract_article(page, result.url, source.selectors)
     except ExtractionError as exc:
         if not (item.title or item.summary):
             return _article_failed(source, item, exc)

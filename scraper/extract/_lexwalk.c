@@ -18,6 +18,9 @@
 #include <stdint.h>
 #include <math.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- lexbor layouts (lexbor/dom/interfaces/{node,element,attr,character_data}.h, core/{str,hash}.h) */
 typedef struct lxb_node lxb_node;
@@ -925,23 +928,92 @@ static PyObject *date_candidates(PyObject *self, PyObject *args) {
 
 /* ---- bytes.count(b"<") for the nesting guard (article._refuse_absurd_nesting): CPython's count walks a
  * byte at a time (~0.1 ms on a 120 kB page); this counts 8 bytes per step. */
-static PyObject *count_byte(PyObject *self, PyObject *args) {
-    Py_buffer view;
-    unsigned char byte;
-    if (!PyArg_ParseTuple(args, "y*b", &view, &byte)) return NULL;
-    const unsigned char *data = view.buf;
-    Py_ssize_t length = view.len, i = 0, count = 0;
-    const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7f7f7f7f7f7f7f7fULL, pattern = ones * byte;
-    for (; i + 8 <= length; i += 8) {
-        uint64_t word;
-        memcpy(&word, data + i, 8);
-        uint64_t x = word ^ pattern; /* a zero byte where the byte matches */
-        uint64_t t = ~(((x & low7) + low7) | x | low7); /* exactly the zero bytes' high bits */
-        count += (Py_ssize_t)(((t >> 7) * ones) >> 56); /* sum of the 0/1 bytes (no popcnt instruction assumed) */
+/* ---- decode.py's first look at a page, in one pass over its bytes: whether they are valid UTF-8 as
+ * Python's strict decoder judges it (Unicode's table 3-7: no overlong forms, no surrogates, nothing past
+ * U+10FFFF, no cut sequence), whether they are all ASCII, and how many '<' they hold (article.py's nesting
+ * guard). Valid UTF-8 is then parsed as it is, never decoded to a str. Markup is ASCII, so most 16-byte
+ * blocks of any page take the SSE2 path. */
+static Py_ssize_t count_lt(const unsigned char *p, const unsigned char *end) {
+    Py_ssize_t count = 0;
+    for (; p < end; p++) count += *p == '<';
+    return count;
+}
+
+static int continuation(const unsigned char *p, int count) {
+    for (int i = 0; i < count; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return 1;
+}
+
+/* Length of the valid UTF-8 sequence at p (first byte >= 0x80), or 0. */
+static int sequence_length(const unsigned char *p, const unsigned char *end) {
+    unsigned char lead = p[0];
+    Py_ssize_t left = end - p;
+    if (lead >= 0xC2 && lead <= 0xDF) return left >= 2 && continuation(p + 1, 1) ? 2 : 0;
+    if (lead >= 0xE0 && lead <= 0xEF) {
+        if (left < 3 || !continuation(p + 1, 2)) return 0;
+        if ((lead == 0xE0 && p[1] < 0xA0) || (lead == 0xED && p[1] > 0x9F)) return 0; /* overlong, surrogate */
+        return 3;
     }
-    for (; i < length; i++) count += data[i] == byte;
+    if (lead >= 0xF0 && lead <= 0xF4) {
+        if (left < 4 || !continuation(p + 1, 3)) return 0;
+        if ((lead == 0xF0 && p[1] < 0x90) || (lead == 0xF4 && p[1] > 0x8F)) return 0; /* overlong, > U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *p = view.buf, *end = p + view.len;
+    Py_ssize_t lt = 0;
+    int ascii = 1, valid = 1;
+#ifdef __SSE2__
+    const __m128i angle = _mm_set1_epi8('<'), zero = _mm_setzero_si128();
+    __m128i counts = zero; /* per byte lane, '<' seen in up to 255 ASCII blocks */
+    int pending = 0;
+    while (valid && end - p >= 16) { /* a block: its ASCII prefix by masks, then one multi-byte sequence */
+        __m128i block = _mm_loadu_si128((const __m128i *)p);
+        unsigned high = (unsigned)_mm_movemask_epi8(block);
+        if (!high) {
+            counts = _mm_sub_epi8(counts, _mm_cmpeq_epi8(block, angle)); /* a match is -1 */
+            p += 16;
+            if (++pending < 255) continue;
+        } else {
+            unsigned angles = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, angle));
+            int first = __builtin_ctz(high);
+            lt += __builtin_popcount(angles & ((1u << first) - 1));
+            p += first;
+            int length = sequence_length(p, end);
+            valid = length > 0;
+            ascii = 0;
+            p += length;
+            if (!pending) continue;
+        }
+        __m128i sums = _mm_sad_epu8(counts, zero); /* two 64-bit lanes, each the sum of 8 bytes */
+        lt += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+        counts = zero;
+        pending = 0;
+    }
+    if (pending) {
+        __m128i sums = _mm_sad_epu8(counts, zero);
+        lt += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+    }
+#endif
+    while (valid && p < end) {
+        if (*p < 0x80) {
+            lt += *p++ == '<';
+            continue;
+        }
+        int length = sequence_length(p, end);
+        valid = length > 0;
+        ascii = 0;
+        p += length;
+    }
+    if (!valid) lt += count_lt(p, end);
     PyBuffer_Release(&view);
-    return PyLong_FromSsize_t(count);
+    return Py_BuildValue("(in)", valid ? (ascii ? 1 : 2) : 0, lt);
 }
 
 /* ---- generic._widgets' scan: the elements inside a container that boilerplate.is_widget has to judge, and
@@ -1118,7 +1190,8 @@ static PyMethodDef methods[] = {
     {"head_data", head_data, METH_VARARGS,
      "head_data(root_id, meta_tag, script_tag, link_tag) -> (metas, ld_json_texts, canonical_href)"},
     {"date_candidates", date_candidates, METH_VARARGS, "date_candidates(root_id, budget) -> [(id, content)]"},
-    {"count_byte", count_byte, METH_VARARGS, "count_byte(data, byte): data.count(bytes([byte]))"},
+    {"scan_utf8", scan_utf8, METH_O,
+     "scan_utf8(data) -> (0 not valid UTF-8 | 1 ASCII | 2 valid UTF-8, count of '<')"},
     {"widget_candidates", widget_candidates, METH_VARARGS,
      "widget_candidates(ids, tags, below, ends, container) -> [(index, verdict, label or attrs or None)]"},
     {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},

@@ -13,9 +13,10 @@ from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNod
 
 from scraper.config import Selectors
 from scraper.errors import ExtractionError
+from scraper.extract import native
 from scraper.extract.boilerplate import DROP_TAGS, is_boilerplate_text
 from scraper.extract.dates import parse_date
-from scraper.extract.decode import decode_for_parse, has_mojibake, repair_mojibake
+from scraper.extract.decode import DecodedPage, decode_for_parse, has_mojibake, repair_mojibake
 from scraper.extract.fields import (
     clean_author,
     clean_title,
@@ -27,7 +28,6 @@ from scraper.extract.fields import (
     site_names,
 )
 from scraper.extract.generic import PARA_BREAK, extract_paragraphs
-from scraper.extract.generic import native_module as generic_native
 from scraper.extract.metadata import read_head
 from scraper.models import ArticleDraft
 
@@ -36,51 +36,55 @@ from scraper.models import ArticleDraft
 _PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS
 # JSON-LD articleBody is often a teaser; it wins over the generic body only when about as long.
 _LD_BODY_SHARE = 0.8
+_scan_utf8 = native.scanner()
 
 
 MAX_DEPTH = 12_000  # news pages nest a few dozen deep; the parser slows quadratically far past this
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
+# The same on UTF-8 bytes: no byte of a multi-byte character is '>' or an ASCII letter, so it finds the same tags.
+_TAG_BYTES = re.compile(_TAG.pattern.encode())
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
                    "track", "wbr"})
+_VOID_BYTES = frozenset(name.encode() for name in _VOID)
 
 
-def _refuse_absurd_nesting(text: str, source: str | bytes, url: str) -> None:
+def _refuse_absurd_nesting(source: str | bytes, tags: int | None, url: str) -> None:
     """A hostile page nested 100,000 elements deep would stall the event loop in the parser (lexbor
     took 0.26 s for 10,000 nested divs and 38 s for 100,000). The scan runs only on pages with very
-    many tags: a count first, on the bytes to be parsed when there are bytes (8 at a time in C)."""
-    if _count_tags(source) < 2 * MAX_DEPTH:
+    many tags: a count first (``tags``, when decoding already counted the '<')."""
+    if (tags if tags is not None else _count_tags(source)) < 2 * MAX_DEPTH:
         return
+    pattern, void = (_TAG_BYTES, _VOID_BYTES) if isinstance(source, bytes) else (_TAG, _VOID)
     depth = 0
-    for m in _TAG.finditer(text):
+    for m in pattern.finditer(source):  # type: ignore[arg-type]  # the pattern's type follows the source's
         if m.group(1):
             depth -= 1
-        elif not m.group(3) and m.group(2).lower() not in _VOID:
+        elif not m.group(3) and m.group(2).lower() not in void:
             depth += 1
             if depth > MAX_DEPTH:
                 raise ExtractionError(f"page nested more than {MAX_DEPTH} elements deep, refused: {url}")
 
 
 def _count_tags(source: str | bytes) -> int:
-    if isinstance(source, bytes) and (native := generic_native()) is not None:
-        return native.count_byte(source, 0x3C)
-    return source.count(b"<" if isinstance(source, bytes) else "<")
+    if isinstance(source, bytes) and _scan_utf8 is not None:
+        return _scan_utf8(source)[1]  # type: ignore[no-any-return]  # SSE2, 16 bytes at a time
+    return source.count(b"<" if isinstance(source, bytes) else "<")  # type: ignore[arg-type]
 
 
 def extract_article(
-    html: str | bytes,
+    html: str | bytes | DecodedPage,
     url: str,
     selectors: Selectors | None = None,
     content_type: str | None = None,
     now: datetime | None = None,
-    utf8: bytes | None = None,
 ) -> ArticleDraft:
     """Extract title, body paragraphs, author, date, canonical URL. Raises ExtractionError when the
-    page has neither a title nor a body. ``utf8``: for a str ``html`` already decoded (decode_page),
-    the bytes it is the strict UTF-8 decoding of, parsed as they are (DecodedPage.utf8)."""
-    text, source = (html, utf8) if utf8 is not None and isinstance(html, str) else _to_text(html, content_type)
-    if not text or text.isspace():  # not strip(): that copies the whole page
+    page has neither a title nor a body. ``html``: the page's bytes (decoded here, with
+    ``content_type``'s charset), its text, or what decode_page made of it."""
+    source, tags = _parse_input(html, content_type)
+    if not source or source.isspace():  # not strip(): that copies the whole page
         raise ExtractionError(f"empty page: {url}")
-    _refuse_absurd_nesting(text, source, url)
+    _refuse_absurd_nesting(source, tags, url)
     tree = LexborHTMLParser(source, options=_PARSE_OPTIONS)
     if tree.body is None and tree.head is None:
         raise ExtractionError(f"not an HTML page: {url}")
@@ -108,14 +112,14 @@ def extract_article(
     return draft
 
 
-def _to_text(html: str | bytes, content_type: str | None) -> tuple[str, str | bytes]:
-    """The page's text, and what to parse: the page's own bytes when the text is their plain UTF-8
-    decoding (lexbor reads UTF-8 bytes as they are; a str it re-encodes first), else the text."""
+def _parse_input(html: str | bytes | DecodedPage, content_type: str | None) -> tuple[str | bytes, int | None]:
+    """What to parse (the page's own bytes when they are its plain UTF-8: lexbor reads UTF-8 as it is, a
+    str it re-encodes first; else the text), and the count of '<' in it when decoding gave one."""
+    if isinstance(html, DecodedPage):
+        return html.source, None
     if isinstance(html, bytes):
-        text, utf8 = decode_for_parse(html, content_type)
-        return text, text if utf8 is None else utf8
-    text = repair_mojibake(html)[0] if has_mojibake(html) else html
-    return text, text
+        return decode_for_parse(html, content_type)
+    return (repair_mojibake(html)[0] if has_mojibake(html) else html), None
 
 
 def _fill(draft: ArticleDraft, name: str, found: tuple[object, str | None]) -> None:

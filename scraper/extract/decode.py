@@ -11,9 +11,10 @@ from __future__ import annotations
 import codecs
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
+
+from scraper.extract import native
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
@@ -40,6 +41,8 @@ _TO_BYTE = {ord(c): i + 0x80 for i, c in enumerate(_CP1252_HIGH) if c != "\ufffd
 _ARABIC = re.compile("[\u0600-\u06ff]")
 _C3_CHECKS = 16  # C3 bytes (Latin-1 letters) _utf8_has_mojibake looks at one by one before it reads the text
 MOJIBAKE_FIX = "mojibake:cp1252"
+_INVALID, _ASCII, _UTF8 = 0, 1, 2  # _scan's verdicts on a body
+_scan_utf8 = native.scanner()
 DETECT_MIN_ARABIC_SHARE = 0.8  # of the high bytes, decoded, that are Arabic letters: this charset it is
 FIX_MIN_ARABIC_SHARE = 0.5  # ... lower for a charset this source is known to use
 HIGH_RUN_SHARE = 0.7  # of the non-ASCII bytes that sit next to another one: words, not accents
@@ -58,21 +61,52 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     return page.text, page.encoding
 
 
-@dataclass(frozen=True)
 class DecodedPage:
-    text: str
-    encoding: str
-    # The repair this page needed, to remember for its source: "mojibake:cp1252" (UTF-8 Arabic that was
-    # decoded as cp1252 somewhere upstream) or "charset:<name>" (the declared charset, or none, was wrong
-    # and the bytes are this legacy charset). None: plain decoding was right.
-    fix: str | None
-    # Arabic text decoded with no repair: evidence that a remembered fix is no longer needed.
-    clean: bool
-    # A remembered fix was tried and refused (it would have made the page worse).
-    refused: str | None = None
-    # The bytes ``text`` is the strict UTF-8 decoding of (the body without a BOM), or None: what an HTML
-    # parser can take as they are instead of re-encoding the text (extract_article's ``utf8``).
-    utf8: bytes | None = field(default=None, compare=False, repr=False)  # derived from the body, not a finding
+    """A page's text and how it was decoded. The text of valid UTF-8 is built only when read: the
+    extractor parses those bytes as they are (``utf8``), so the daemon never needs it for most pages."""
+
+    __slots__ = ("_text", "clean", "encoding", "fix", "refused", "utf8")
+
+    def __init__(self, text: str | None, encoding: str, fix: str | None, clean: bool, refused: str | None = None,
+                 utf8: bytes | None = None) -> None:
+        if text is None and utf8 is None:
+            raise ValueError("a DecodedPage needs its text or the UTF-8 bytes it is the decoding of")
+        self._text = text
+        self.encoding = encoding
+        # The repair this page needed, to remember for its source: "mojibake:cp1252" (UTF-8 Arabic that was
+        # decoded as cp1252 somewhere upstream) or "charset:<name>" (the declared charset, or none, was wrong
+        # and the bytes are this legacy charset). None: plain decoding was right.
+        self.fix = fix
+        # Arabic text decoded with no repair: evidence that a remembered fix is no longer needed.
+        self.clean = clean
+        # A remembered fix was tried and refused (it would have made the page worse).
+        self.refused = refused
+        # The bytes ``text`` is the strict UTF-8 decoding of (the body without a BOM), or None: what an HTML
+        # parser can take as they are instead of re-encoding the text.
+        self.utf8 = utf8
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.utf8.decode()  # type: ignore[union-attr]  # __init__ has one or the other
+        return self._text
+
+    @property
+    def source(self) -> str | bytes:
+        """What an HTML parser should take: the bytes when they are the text's plain UTF-8, else the text."""
+        return self.utf8 if self.utf8 is not None else self.text
+
+    def _key(self) -> tuple[str, str, str | None, bool, str | None]:
+        return self.text, self.encoding, self.fix, self.clean, self.refused
+
+    def __eq__(self, other: object) -> bool:  # the findings; ``utf8`` is derived from the body
+        return isinstance(other, DecodedPage) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache of the text: not hashable, like the dataclass
+
+    def __repr__(self) -> str:
+        return (f"DecodedPage(encoding={self.encoding!r}, fix={self.fix!r}, clean={self.clean!r}, "
+                f"refused={self.refused!r}, text={self.text[:60]!r})")
 
 
 def decode_page(body: bytes, content_type: str | None = None, fix: str | None = None) -> DecodedPage:
@@ -82,45 +116,47 @@ def decode_page(body: bytes, content_type: str | None = None, fix: str | None = 
         page = _apply_fix(body, content_type, fix)
         if page is not None:
             return page
-    text, codec, needed, utf8 = _decode(body, content_type)
+    text, codec, needed, utf8, _ = _decode(body, content_type)
     name = _NAMES.get(codec, codec.replace("_", "-"))
     clean = needed is None and _has_arabic(text, utf8)
     return DecodedPage(text, name, needed, clean, refused=fix or None, utf8=utf8)
 
 
-def decode_for_parse(body: bytes, content_type: str | None = None) -> tuple[str, bytes | None]:
-    """decode_html's text, and the bytes whose strict UTF-8 decoding it is (``body`` without its BOM), or
-    None when it is not: an HTML parser can take those as they are instead of re-encoding the text."""
-    text, _, _, utf8 = _decode(body, content_type)
-    return text, utf8
+def decode_for_parse(body: bytes, content_type: str | None = None) -> tuple[str | bytes, int | None]:
+    """What an HTML parser should take for these bytes (DecodedPage.source: ``body`` itself, without a BOM,
+    when it is the page's plain UTF-8, else the decoded text), and the count of '<' in it when the first
+    scan gave it (the C scan does; the nesting guard needs it)."""
+    text, _, _, utf8, tags = _decode(body, content_type)
+    if utf8 is not None:
+        return utf8, tags if utf8 is body else None
+    return text, None  # type: ignore[return-value]  # _decode gives the text when it gives no bytes
 
 
-def _decode(body: bytes, content_type: str | None) -> tuple[str, str, str | None, bytes | None]:
-    """(text, codec, the repair it needed or None, the bytes ``text`` is the strict UTF-8 decoding of or None)."""
+def _decode(body: bytes, content_type: str | None) -> tuple[str | None, str, str | None, bytes | None, int | None]:
+    """(text, codec, the repair it needed or None, the bytes ``text`` is the strict UTF-8 decoding of or None,
+    the count of '<' in the body when known). ``text`` is None when those bytes are given: it is their
+    plain decoding, built only if somebody reads it."""
     if not body:
-        return "", "utf_8", None, body
+        return "", "utf_8", None, body, 0
     for bom, name in _BOMS:
         if body.startswith(bom):
-            return _decode_bom(body[len(bom):], name)
+            return (*_decode_bom(body[len(bom):], name), None)
     # Valid UTF-8 with non-ASCII content is UTF-8 whatever the header or <meta> say (see above): the common
-    # case needs neither read. It is decoded once and that text kept; the decoder's ASCII scan also tells an
-    # ASCII page (str.isascii is O(1)), which bytes.isascii would scan for again.
-    text = _strict_utf8(body)
-    is_ascii = text is not None and text.isascii()
-    if text is not None and not is_ascii:
-        return _repaired(text, "utf_8", None, body)
+    # case needs neither read, nor the text.
+    kind, tags = _scan(body)
+    if kind == _UTF8:
+        return (*_repaired(None, "utf_8", None, body), tags)
+    is_ascii = kind == _ASCII
     declared = _codec(_header_charset(content_type)) or _codec(_meta_charset(body))
     if declared in ("utf_16_le", "utf_16_be", "utf_16"):
         declared = None  # a UTF-16 label on ASCII-compatible bytes is wrong (WHATWG says so too)
-    if declared is None and text is not None and b"\x00" not in body:  # text: an ASCII page's, by now
+    if declared is None and is_ascii and b"\x00" not in body:
         # Undeclared ASCII reads the same in every ASCII-compatible charset: nothing to detect (the detector
         # said "ascii", i.e. windows-1252, after ~5 ms, or a UTF-7/EBCDIC guess no browser makes for HTML) and
         # nothing to repair (its guess used to be remembered as one). NUL bytes may be UTF-16: detect those.
-        return text, "cp1252", None, body
-    if declared != "utf_8":
-        text = None  # ASCII declared as another charset is decoded as that one
+        return None, "cp1252", None, body, tags
     needed = None
-    if text is not None or _is_utf8(body):  # declared UTF-8 with a stray byte is still UTF-8
+    if (is_ascii and declared == "utf_8") or _is_utf8(body):  # declared UTF-8 with a stray byte is still UTF-8
         codec = "utf_8"
     elif declared == "cp1252" and _high_bytes_in_words(body) and (arabic := _arabic_codec(body)):
         # "ISO-8859-1" is many servers' default label (Apache's AddDefaultCharset), stamped on pages
@@ -132,19 +168,18 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str, str, str | None
         codec = _detect(body)
         if codec != "utf_8":
             needed = f"charset:{_NAMES.get(codec, codec.replace('_', '-'))}"
-    plain = text is not None or (codec in _ASCII_SUPERSETS and is_ascii)
-    if text is None:
-        text = body.decode(codec, errors="replace")
-    return _repaired(text, codec, needed, body if plain else None)
+    if is_ascii and codec in _ASCII_SUPERSETS:  # ASCII declared as another charset reads the same
+        return (*_repaired(None, codec, needed, body), tags)
+    return (*_repaired(body.decode(codec, errors="replace"), codec, needed, None), tags)
 
 
 def _repaired(
-    text: str, codec: str, needed: str | None, utf8: bytes | None
-) -> tuple[str, str, str | None, bytes | None]:
-    """_decode's result, with mojibake repaired; ``utf8``: the bytes ``text`` is the strict UTF-8 decoding of,
-    or None (a repaired text is not: None then too)."""
-    if _utf8_has_mojibake(text, utf8) if utf8 is not None else has_mojibake(text):
-        text, changed = repair_mojibake(text)
+    text: str | None, codec: str, needed: str | None, utf8: bytes | None
+) -> tuple[str | None, str, str | None, bytes | None]:
+    """_decode's result, with mojibake repaired; ``utf8``: the bytes ``text`` is the strict UTF-8 decoding of
+    (``text`` None: not built yet), or None (a repaired text is not: None then too)."""
+    if _utf8_has_mojibake(utf8) if utf8 is not None else has_mojibake(text):  # type: ignore[arg-type]
+        text, changed = repair_mojibake(text if text is not None else utf8.decode())  # type: ignore[union-attr]
         if changed:
             return text, codec, MOJIBAKE_FIX, None
     return text, codec, needed, utf8
@@ -157,12 +192,12 @@ def _decode_bom(rest: bytes, name: str) -> tuple[str, str, None, bytes | None]:
     return rest.decode(name, errors="replace"), name.replace("-", "_"), None, None
 
 
-def _has_arabic(text: str, utf8: bytes | None) -> bool:
+def _has_arabic(text: str | None, utf8: bytes | None) -> bool:
     """Whether ``text`` holds an Arabic letter; ``utf8``, when given, the bytes it is the UTF-8 of: four
     memchr scans of those beat a regex scan of the text 20-fold on an English page."""
     if utf8 is not None:
         return any(lead in utf8 for lead in _ARABIC_LEADS)
-    return not text.isascii() and _ARABIC.search(text) is not None
+    return text is not None and not text.isascii() and _ARABIC.search(text) is not None
 
 
 def _apply_fix(body: bytes, content_type: str | None, fix: str) -> DecodedPage | None:
@@ -183,7 +218,7 @@ def _apply_fix(body: bytes, content_type: str | None, fix: str) -> DecodedPage |
         needed = None if declared == codec else fix  # the page now says so itself: no need to remember
         return DecodedPage(text, _NAMES.get(codec, codec.replace("_", "-")), needed, needed is None)
     if fix == MOJIBAKE_FIX:
-        text, codec, needed, _ = _decode(body, content_type)
+        text, codec, needed, _, _ = _decode(body, content_type)
         if needed != MOJIBAKE_FIX:
             return None
         return DecodedPage(text, _NAMES.get(codec, codec.replace("_", "-")), needed, False)
@@ -216,10 +251,10 @@ def has_mojibake(text: str) -> bool:
     return False
 
 
-def _utf8_has_mojibake(text: str, utf8: bytes) -> bool:
-    """has_mojibake(text) for ``text`` the strict UTF-8 decoding of ``utf8``, where Ø and Ù are C3 98 and C3 99:
-    one memchr scan of the bytes for C3 costs a quarter of has_mojibake's two of a text stored two bytes a
-    character. Only a page with either, or with many Latin letters (C3 + another byte), needs the text."""
+def _utf8_has_mojibake(utf8: bytes) -> bool:
+    """has_mojibake of the strict UTF-8 decoding of ``utf8``, where Ø and Ù are C3 98 and C3 99: one memchr
+    scan of the bytes for C3 costs a quarter of has_mojibake's two of a text stored two bytes a character,
+    and needs no text. Only a page with either, or with many Latin letters (C3 + another byte), is decoded."""
     i = utf8.find(b"\xc3")
     for _ in range(_C3_CHECKS):
         if i == -1:
@@ -227,7 +262,7 @@ def _utf8_has_mojibake(text: str, utf8: bytes) -> bool:
         if utf8[i + 1] in (0x98, 0x99):  # valid UTF-8: a continuation byte follows every C3
             break
         i = utf8.find(b"\xc3", i + 2)
-    return has_mojibake(text)
+    return has_mojibake(utf8.decode())
 
 
 def repair_mojibake(text: str) -> tuple[str, bool]:
@@ -286,6 +321,15 @@ def _codec(label: str | None) -> str | None:
     except LookupError:
         return None
     return _ALIASES.get(name, name)
+
+
+def _scan(body: bytes) -> tuple[int, int | None]:
+    """(_INVALID, _ASCII or _UTF8, the count of '<' or None): one C pass over the bytes when the extension
+    is built (it never builds the text), else the strict decoder's verdict."""
+    if _scan_utf8 is not None:
+        return _scan_utf8(body)  # type: ignore[no-any-return]
+    text = _strict_utf8(body)
+    return (_INVALID if text is None else _ASCII if text.isascii() else _UTF8), None
 
 
 def _strict_utf8(body: bytes) -> str | None:

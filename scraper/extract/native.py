@@ -35,6 +35,18 @@ def load(**tables: Any) -> ModuleType | None:
     return _lexwalk
 
 
+def scanner() -> Any:
+    """_lexwalk.scan_utf8 (decode.py's first pass over a page), or None. It reads no lexbor struct, so it
+    needs neither configure() nor the walk's self-check; the off switch turns it off too."""
+    if os.environ.get(OFF_SWITCH) == "1":
+        return None
+    try:
+        from scraper.extract import _lexwalk  # type: ignore[attr-defined]
+    except ImportError:  # load() logs it
+        return None
+    return _lexwalk.scan_utf8
+
+
 def refuse(reason: str) -> None:
     """The extension disagreed with the Python walk on the self-check page."""
     log_event("extract.native_refused", level=logging.WARNING, error=reason)

@@ -132,11 +132,44 @@ def test_the_off_switch_runs_the_python_walk() -> None:
     assert out.stdout.strip() == "True"
 
 
-def test_count_byte_equals_bytes_count() -> None:
-    samples = [b"", b"<", b"<" * 17, "<p>نص</p>".encode() * 999 + b"<", os.urandom(100_003), bytes(range(256)) * 33]
-    for data in samples:
-        assert generic._native.count_byte(data, 0x3C) == data.count(b"<")
-        assert generic._native.count_byte(data, 0xFF) == data.count(b"\xff")
+def _python_scan(data: bytes) -> tuple[int, int]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return 0, data.count(b"<")
+    return (1 if text.isascii() else 2), data.count(b"<")
+
+
+UTF8_EDGES = [
+    b"", b"<", b"<" * 17, b"a" * 15 + "ب".encode(), b"<" * 16 + "ب".encode() + b"<" * 15,
+    b"\xc0\x80", b"\xc1\xbf", b"\xc2\x80", b"\xdf\xbf",  # overlong 2-byte forms; the first and last valid
+    b"\xe0\x9f\xbf", b"\xe0\xa0\x80", b"\xed\x9f\xbf", b"\xed\xa0\x80", b"\xef\xbf\xbf",  # overlong, surrogate
+    b"\xf0\x8f\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80",
+    b"\x80", b"\xbf<", b"<\xd8", "<p>نص".encode()[:-1], "سلام".encode() * 5 + b"\xe2\x80",  # cut sequences
+    "<p>أعلنت وزارة الخارجية</p>".encode() * 999 + b"<", bytes(range(256)) * 33,
+    b"<p>x</p>" * 2000 + "ب".encode() + b"<" * 5000 + b"\xff",  # ASCII runs past the 255-block lane counters
+]
+
+
+@pytest.mark.parametrize("data", UTF8_EDGES)
+def test_scan_utf8_agrees_with_the_strict_decoder(data: bytes) -> None:
+    assert generic._native.scan_utf8(data) == _python_scan(data)
+
+
+def test_scan_utf8_agrees_on_random_and_mutated_bytes() -> None:
+    import random
+
+    rng = random.Random(7)
+    page = "<p>أعلنت وزارة الخارجية أن الوفد وصل، “quoted” – café 😀</p>".encode() * 40
+    for _ in range(2000):
+        data = bytearray(page[: rng.randrange(len(page))])
+        for _ in range(rng.randrange(3)):  # a few bytes flipped: cut and broken sequences anywhere
+            if data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        assert generic._native.scan_utf8(bytes(data)) == _python_scan(bytes(data))
+    for _ in range(200):
+        noise = rng.randbytes(rng.randrange(64))
+        assert generic._native.scan_utf8(noise) == _python_scan(noise)
 
 
 @pytest.mark.parametrize("as_bytes", [True, False])
