@@ -704,23 +704,72 @@ static int read_ssize(PyObject *list, Py_ssize_t i, Py_ssize_t *out) {
  * the last bit now and then (found by bench/fuzz_atheris.py --targets native) and can flip a close vote. */
 static double (*volatile libm_pow)(double, double) = pow;
 
+/* The votes over C arrays: ``up`` the parents of ``count`` elements, per unit its element, weight, length
+ * and link length. Fills ``bases`` (per element; meaningful where ``voted`` lists it) and returns how many
+ * containers ``voted`` lists, in the order of first votes, or -1 (memory). */
+typedef struct {
+    Py_ssize_t *index, *length, *link_length, *commas;
+    double *weight;
+    PyObject **text, **line; /* owned references */
+    unsigned char *own;
+    Py_ssize_t count, capacity;
+} units_t;
+
+static Py_ssize_t vote_core(const Py_ssize_t *up, Py_ssize_t count, const units_t *units, Py_ssize_t *voted,
+                            double *bases) {
+    static const double levels[3] = {1.0, 0.5, 0.25};
+    Py_ssize_t *text_lens = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
+    Py_ssize_t *link_lens = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
+    double *scores = PyMem_Calloc(count + 1, sizeof(double));
+    Py_ssize_t voted_count = 0, kept = 0;
+    if (!text_lens || !link_lens || !scores) {
+        PyErr_NoMemory();
+        kept = -1;
+        goto done;
+    }
+    for (Py_ssize_t u = 0; u < units->count; u++) {
+        Py_ssize_t ancestor = units->index[u];
+        for (int level = 0; level < 3; level++) {
+            ancestor = up[ancestor];
+            if (ancestor < 0) break;
+            if (!text_lens[ancestor]) voted[voted_count++] = ancestor;
+            scores[ancestor] += units->weight[u] * levels[level];
+            text_lens[ancestor] += units->length[u];
+            link_lens[ancestor] += units->link_length[u];
+        }
+    }
+    for (Py_ssize_t v = 0; v < voted_count; v++) { /* keep the ones with a base score, in order */
+        Py_ssize_t key = voted[v];
+        if (!(scores[key] > 0) || !text_lens[key]) continue;
+        double share = (double)link_lens[key] / (double)text_lens[key];
+        bases[key] = scores[key] * libm_pow(1 - share, 2.0);
+        voted[kept++] = key;
+    }
+done:
+    PyMem_Free(text_lens);
+    PyMem_Free(link_lens);
+    PyMem_Free(scores);
+    return kept;
+}
+
 static PyObject *vote(PyObject *self, PyObject *args) {
-    PyObject *parents, *index, *weights, *lengths, *link_lengths, *bases = NULL;
+    PyObject *parents, *index, *weights, *lengths, *link_lengths, *result = NULL;
     if (!PyArg_ParseTuple(args, "O!O!O!O!O!", &PyList_Type, &parents, &PyList_Type, &index, &PyList_Type, &weights,
                           &PyList_Type, &lengths, &PyList_Type, &link_lengths))
         return NULL;
-    Py_ssize_t count = PyList_GET_SIZE(parents), units = PyList_GET_SIZE(index);
-    if (PyList_GET_SIZE(weights) != units || PyList_GET_SIZE(lengths) != units ||
-        PyList_GET_SIZE(link_lengths) != units) {
+    Py_ssize_t count = PyList_GET_SIZE(parents), n = PyList_GET_SIZE(index);
+    if (PyList_GET_SIZE(weights) != n || PyList_GET_SIZE(lengths) != n || PyList_GET_SIZE(link_lengths) != n) {
         PyErr_SetString(PyExc_ValueError, "unit lists differ in length");
         return NULL;
     }
-    static const double levels[3] = {1.0, 0.5, 0.25};
-    Py_ssize_t *up = PyMem_Calloc(count + 1, sizeof(Py_ssize_t)), *text_lens = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
-    Py_ssize_t *link_lens = PyMem_Calloc(count + 1, sizeof(Py_ssize_t)), *voted = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
-    double *scores = PyMem_Calloc(count + 1, sizeof(double));
-    Py_ssize_t voted_count = 0;
-    if (!up || !text_lens || !link_lens || !voted || !scores) {
+    units_t units = {.count = n};
+    Py_ssize_t *up = PyMem_Calloc(count + 1, sizeof(Py_ssize_t)), *voted = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
+    double *bases = PyMem_Calloc(count + 1, sizeof(double));
+    units.index = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
+    units.length = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
+    units.link_length = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
+    units.weight = PyMem_Calloc(n + 1, sizeof(double));
+    if (!up || !voted || !bases || !units.index || !units.length || !units.link_length || !units.weight) {
         PyErr_NoMemory();
         goto done;
     }
@@ -731,48 +780,38 @@ static PyObject *vote(PyObject *self, PyObject *args) {
             goto done;
         }
     }
-    for (Py_ssize_t u = 0; u < units; u++) {
-        Py_ssize_t ancestor, length, link_length;
-        if (read_ssize(index, u, &ancestor) < 0 || read_ssize(lengths, u, &length) < 0 ||
-            read_ssize(link_lengths, u, &link_length) < 0)
+    for (Py_ssize_t u = 0; u < n; u++) {
+        if (read_ssize(index, u, &units.index[u]) < 0 || read_ssize(lengths, u, &units.length[u]) < 0 ||
+            read_ssize(link_lengths, u, &units.link_length[u]) < 0)
             goto done;
-        double weight = PyFloat_AsDouble(PyList_GET_ITEM(weights, u));
-        if (weight == -1.0 && PyErr_Occurred()) goto done;
-        if (ancestor < 0 || ancestor >= count) {
+        units.weight[u] = PyFloat_AsDouble(PyList_GET_ITEM(weights, u));
+        if (units.weight[u] == -1.0 && PyErr_Occurred()) goto done;
+        if (units.index[u] < 0 || units.index[u] >= count) {
             PyErr_SetString(PyExc_ValueError, "unit index out of range");
             goto done;
         }
-        for (int level = 0; level < 3; level++) {
-            ancestor = up[ancestor];
-            if (ancestor < 0) break;
-            if (!text_lens[ancestor]) voted[voted_count++] = ancestor;
-            scores[ancestor] += weight * levels[level];
-            text_lens[ancestor] += length;
-            link_lens[ancestor] += link_length;
-        }
     }
-    bases = PyDict_New();
-    if (bases == NULL) goto done;
-    for (Py_ssize_t v = 0; v < voted_count; v++) {
-        Py_ssize_t key = voted[v];
-        if (!(scores[key] > 0) || !text_lens[key]) continue;
-        double share = (double)link_lens[key] / (double)text_lens[key];
-        PyObject *name = PyLong_FromSsize_t(key), *value = PyFloat_FromDouble(scores[key] * libm_pow(1 - share, 2.0));
-        int failed = name == NULL || value == NULL || PyDict_SetItem(bases, name, value) < 0;
+    Py_ssize_t kept = vote_core(up, count, &units, voted, bases);
+    if (kept < 0 || (result = PyDict_New()) == NULL) goto done;
+    for (Py_ssize_t v = 0; v < kept; v++) {
+        PyObject *name = PyLong_FromSsize_t(voted[v]), *value = PyFloat_FromDouble(bases[voted[v]]);
+        int failed = name == NULL || value == NULL || PyDict_SetItem(result, name, value) < 0;
         Py_XDECREF(name);
         Py_XDECREF(value);
         if (failed) {
-            Py_CLEAR(bases);
+            Py_CLEAR(result);
             goto done;
         }
     }
 done:
     PyMem_Free(up);
-    PyMem_Free(text_lens);
-    PyMem_Free(link_lens);
     PyMem_Free(voted);
-    PyMem_Free(scores);
-    return bases;
+    PyMem_Free(bases);
+    PyMem_Free(units.index);
+    PyMem_Free(units.length);
+    PyMem_Free(units.link_length);
+    PyMem_Free(units.weight);
+    return result;
 }
 
 /* ---- <meta> and JSON-LD for metadata.py, in one C walk instead of a wrapper and an attribute dict per tag */
@@ -1110,6 +1149,434 @@ fail:
 }
 
 /* ---- configuration */
+/* ---- generic.extract_paragraphs after the walk, in C: units, votes, the best container and its siblings,
+ * widgets, paragraph lines and the trim of the edges, over the walk's C arrays (no Python list per field).
+ * The regular expressions stay in Python: configure_rules() hands over generic._label_weight,
+ * boilerplate.label_is_widget, style_hides, is_boilerplate_text, the comment-policy search and
+ * _SENTENCE_END, which this calls (they are cached or short). generic.py's Python steps are the reference;
+ * tests and the self-check compare the two. */
+static PyObject *rule_label_weight, *rule_label_is_widget, *rule_style_hides, *rule_boilerplate, *rule_comment_policy;
+static PyObject *sentence_end, *para_break;
+enum { MIN_SCORED = 25, BOILERPLATE_BELOW = 200 }; /* generic._MIN_SCORED, boilerplate.is_boilerplate_text's length */
+static const double MAX_CLASS_WEIGHT = 1.25, SIBLING_SHARE = 0.2, MAX_SHARE = 0.4;
+
+static int call_bool(PyObject *rule, PyObject *arg) { /* bool(rule(arg)), or -1 */
+    PyObject *out = PyObject_CallOneArg(rule, arg);
+    if (out == NULL) return -1;
+    int truth = PyObject_IsTrue(out);
+    Py_DECREF(out);
+    return truth;
+}
+
+/* generic._class_weight: the last class and id attributes' label, weighed by generic._label_weight. */
+static double class_weight(const lxb_node *node) {
+    const lxb_attr *cls = NULL, *ident = NULL;
+    if (node->type == NODE_ELEMENT)
+        for (const lxb_attr *attr = ((const lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
+            uintptr_t id = attr_key(attr);
+            if (id == ATTR_CLASS) cls = attr;
+            else if (id == ATTR_ID) ident = attr;
+        }
+    PyObject *label = label_of(cls, ident);
+    if (label == NULL) return -1.0;
+    PyObject *out = PyObject_CallOneArg(rule_label_weight, label);
+    Py_DECREF(label);
+    if (out == NULL) return -1.0;
+    double weight = PyFloat_AsDouble(out);
+    Py_DECREF(out);
+    return weight; /* -1.0 with an exception set on error; weights are never negative */
+}
+
+static void units_free(units_t *u) {
+    for (Py_ssize_t i = 0; i < u->count; i++) {
+        Py_XDECREF(u->text[i]);
+        Py_XDECREF(u->line[i]);
+    }
+    PyMem_Free(u->index);
+    PyMem_Free(u->length);
+    PyMem_Free(u->link_length);
+    PyMem_Free(u->commas);
+    PyMem_Free(u->weight);
+    PyMem_Free(u->text);
+    PyMem_Free(u->line);
+    PyMem_Free(u->own);
+}
+
+#define UGROW(field) \
+    do { \
+        void *grown = PyMem_Realloc(u->field, capacity * sizeof(*u->field)); \
+        if (grown == NULL) return -1; \
+        u->field = grown; \
+    } while (0)
+
+static int units_grow(units_t *u) {
+    Py_ssize_t capacity = u->capacity ? u->capacity * 2 : 256;
+    UGROW(index);
+    UGROW(length);
+    UGROW(link_length);
+    UGROW(commas);
+    UGROW(weight);
+    UGROW(text);
+    UGROW(line);
+    UGROW(own);
+    u->capacity = capacity;
+    return 0;
+}
+
+/* Takes the references to text and line. */
+static int units_add(units_t *u, Py_ssize_t index, PyObject *text, PyObject *line, Py_ssize_t length,
+                     Py_ssize_t link_length, int own, Py_ssize_t commas) {
+    if (u->count == u->capacity && units_grow(u) < 0) {
+        Py_DECREF(text);
+        Py_DECREF(line);
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t k = u->count++;
+    u->index[k] = index;
+    u->text[k] = text;
+    u->line[k] = line;
+    u->length[k] = length;
+    u->link_length[k] = link_length;
+    u->own[k] = (unsigned char)own;
+    u->commas[k] = commas;
+    /* _Units.weights(): 1 + commas + min(length / 100, 3), nothing for short or link-heavy blocks */
+    double share = (double)length / 100.0;
+    u->weight[k] = length < MIN_SCORED || link_length * 2 >= length ? 0.0
+                                                                     : (double)(1 + commas) + (3.0 < share ? 3.0 : share);
+    return 0;
+}
+
+/* [" ".join(piece.split()) for piece in text.split(PARA_BREAK)] */
+static PyObject *normalised_pieces(PyObject *text) {
+    PyObject *pieces = PyUnicode_Split(text, para_break, -1);
+    if (pieces == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(pieces); k++) {
+        PyObject *piece = normalise(PyList_GET_ITEM(pieces, k));
+        if (piece == NULL) {
+            Py_DECREF(pieces);
+            return NULL;
+        }
+        PyList_SetItem(pieces, k, piece); /* steals, and drops the old piece */
+    }
+    return pieces;
+}
+
+/* generic._mixed_block: the container's own inline text as one unit, or nothing when it has none. */
+static int add_mixed_unit(units_t *u, Py_ssize_t index, lxb_node *node) {
+    PyObject *pair = own_text_of(node), *pieces = NULL, *kept = NULL, *text = NULL;
+    int status = -1;
+    if (pair == NULL || (pieces = normalised_pieces(PyTuple_GET_ITEM(pair, 0))) == NULL || (kept = PyList_New(0)) == NULL)
+        goto done;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(pieces); k++)
+        if (PyUnicode_GET_LENGTH(PyList_GET_ITEM(pieces, k)) && PyList_Append(kept, PyList_GET_ITEM(pieces, k)) < 0)
+            goto done;
+    if ((text = PyUnicode_Join(para_break, kept)) == NULL) goto done;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text) - (PyList_GET_SIZE(kept) ? PyList_GET_SIZE(kept) - 1 : 0);
+    Py_ssize_t link_length = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 1));
+    if (link_length == -1 && PyErr_Occurred()) goto done;
+    status = 0;
+    if (length) {
+        Py_INCREF(text);
+        status = units_add(u, index, text, Py_NewRef(text), length, link_length, 1, count_commas(text));
+    }
+done:
+    Py_XDECREF(pair);
+    Py_XDECREF(pieces);
+    Py_XDECREF(kept);
+    Py_XDECREF(text);
+    return status;
+}
+
+/* generic._collect_units: text blocks with text, and containers' own text, in document order. */
+static int collect_units(arrays *a, units_t *u) {
+    for (Py_ssize_t i = 0; i < a->count; i++) {
+        if (a->kind[i] == 1) {
+            PyObject *text = subtree_text(a->nodes[i], 0);
+            if (text == NULL) return -1;
+            PyObject *line = normalise(text);
+            if (line == NULL) {
+                Py_DECREF(text);
+                return -1;
+            }
+            if (!PyUnicode_GET_LENGTH(line)) { /* image wrappers, spacers */
+                Py_DECREF(text);
+                Py_DECREF(line);
+                continue;
+            }
+            if (units_add(u, i, text, line, PyUnicode_GET_LENGTH(line), a->links[i], 0, count_commas(text)) < 0)
+                return -1;
+        } else if (a->kind[i] == 2) {
+            int own = has_own_text(a->nodes[i]);
+            if (own < 0 || (own && add_mixed_unit(u, i, a->nodes[i]) < 0)) return -1;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    Py_ssize_t key, rank; /* rank: position in the order of first votes */
+    double base;
+} ranked;
+
+static int by_base_descending(const void *x, const void *y) { /* sorted(..., reverse=True) is stable */
+    const ranked *a = x, *b = y;
+    if (a->base != b->base) return a->base < b->base ? 1 : -1;
+    return a->rank < b->rank ? -1 : a->rank > b->rank;
+}
+
+/* generic._pick_best: the highest base x class weight; class names read only while they could change it.
+ * Returns the best element (score in *best_score), or -1 with an exception. */
+static Py_ssize_t pick_best(arrays *a, const Py_ssize_t *voted, Py_ssize_t kept, const double *bases,
+                            double *finals, unsigned char *has_final, double *best_score) {
+    ranked *order = PyMem_Malloc((kept + 1) * sizeof(ranked));
+    if (order == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t v = 0; v < kept; v++) order[v] = (ranked){voted[v], v, bases[voted[v]]};
+    qsort(order, (size_t)kept, sizeof(ranked), by_base_descending);
+    double top = 0.0;
+    for (Py_ssize_t v = 0; v < kept; v++) {
+        if (order[v].base * MAX_CLASS_WEIGHT < top) break;
+        double weight = class_weight(a->nodes[order[v].key]);
+        if (weight < 0 && PyErr_Occurred()) {
+            PyMem_Free(order);
+            return -1;
+        }
+        finals[order[v].key] = order[v].base * weight;
+        has_final[order[v].key] = 1;
+        if (finals[order[v].key] > top) top = finals[order[v].key];
+    }
+    PyMem_Free(order);
+    Py_ssize_t best = -1;
+    for (Py_ssize_t v = 0; v < kept; v++) /* ties: the first voted */
+        if (has_final[voted[v]] && (best < 0 || finals[voted[v]] > finals[best])) best = voted[v];
+    *best_score = finals[best];
+    return best;
+}
+
+/* generic._with_siblings: the best container and the siblings whose score (x class weight) is a share of it. */
+static Py_ssize_t with_siblings(arrays *a, Py_ssize_t best, double best_score, const double *bases,
+                                const unsigned char *voted_flag, Py_ssize_t *chosen) {
+    Py_ssize_t parent = a->parents[best], count = 0;
+    if (parent < 0) {
+        chosen[0] = best;
+        return 1;
+    }
+    double threshold = SIBLING_SHARE * best_score;
+    for (Py_ssize_t child = parent + 1; child < a->ends[parent]; child = a->ends[child]) {
+        double base = voted_flag[child] ? bases[child] : 0.0;
+        int take = child == best;
+        if (!take && base * MAX_CLASS_WEIGHT >= threshold) {
+            double weight = class_weight(a->nodes[child]);
+            if (weight < 0 && PyErr_Occurred()) return -1;
+            take = base * weight >= threshold;
+        }
+        if (take) chosen[count++] = child;
+    }
+    return count;
+}
+
+/* The rest of a widget verdict (2: the label decides, 3: display:none or the label), as generic does it. */
+static int widget_confirmed(int verdict, PyObject *data) {
+    if (verdict == 1) return 1;
+    return call_bool(verdict == 2 ? rule_label_is_widget : rule_style_hides, data);
+}
+
+/* generic._widgets: outermost widget ranges in the container holding at most MAX_SHARE of its text. */
+static Py_ssize_t widget_ranges(arrays *a, Py_ssize_t container, Py_ssize_t *starts, Py_ssize_t *stops) {
+    Py_ssize_t found = 0, inside = 0, container_len = 0;
+    for (Py_ssize_t i = container + 1; i < a->ends[container]; i++) {
+        if (i < inside) continue;
+        uintptr_t tag = a->tags[i];
+        long bits = a->below[i];
+        if (!IN(textual_tags, tag) && !(bits & textual_bits)) continue; /* holds no text block */
+        int teaser = tag == tag_a && (bits & teaser_bits) != 0;
+        if (!teaser && (tag == tag_a || tag == TAG_COMMENT)) continue; /* generic._NEVER_WIDGETS */
+        PyObject *data;
+        int verdict = widget_verdict(a->nodes[i], tag, teaser, &data);
+        if (verdict > 0) verdict = widget_confirmed(verdict, data);
+        Py_XDECREF(data);
+        if (verdict < 0) return -1;
+        if (!verdict) continue;
+        if (!container_len) {
+            container_len = fragments_stripped_length(a->nodes[container], 1);
+            if (container_len < 0) return -1;
+            if (!container_len) container_len = 1;
+        }
+        Py_ssize_t length = fragments_stripped_length(a->nodes[i], 1);
+        if (length < 0) return -1;
+        if ((double)length <= MAX_SHARE * (double)container_len) {
+            starts[found] = i;
+            stops[found++] = inside = a->ends[i];
+        }
+    }
+    return found;
+}
+
+/* Appends line to out unless empty, seen or boilerplate. */
+static int keep_line(PyObject *line, PyObject *seen, PyObject *out) {
+    Py_ssize_t length = PyUnicode_GET_LENGTH(line);
+    if (!length) return 0;
+    int known = PySet_Contains(seen, line);
+    if (known) return known < 0 ? -1 : 0;
+    if (length < BOILERPLATE_BELOW) {
+        int boilerplate = call_bool(rule_boilerplate, line);
+        if (boilerplate) return boilerplate < 0 ? -1 : 0;
+    }
+    return PySet_Add(seen, line) < 0 || PyList_Append(out, line) < 0 ? -1 : 0;
+}
+
+/* generic._paragraphs_in: the lines of the container's units outside the widget ranges. */
+static int container_lines(arrays *a, units_t *u, Py_ssize_t container, const Py_ssize_t *starts,
+                           const Py_ssize_t *stops, Py_ssize_t ranges, PyObject *seen, PyObject *out) {
+    Py_ssize_t at = 0, range = 0, end = a->ends[container];
+    while (at < u->count && u->index[at] < container) at++; /* bisect_left */
+    for (; at < u->count && u->index[at] < end; at++) {
+        Py_ssize_t index = u->index[at];
+        while (range < ranges && index >= stops[range]) range++;
+        if ((range < ranges && index >= starts[range]) || u->link_length[at] * 2 > u->length[at]) continue;
+        PyObject *pieces;
+        if (u->own[at]) {
+            pieces = normalised_pieces(u->text[at]);
+        } else if (!(a->below[index] & bit_of(tag_br)) && PyUnicode_FindChar(u->text[at], 0x2029, 0,
+                                                                              PyUnicode_GET_LENGTH(u->text[at]), 1) == -1) {
+            pieces = PyList_New(1);
+            if (pieces != NULL) PyList_SET_ITEM(pieces, 0, Py_NewRef(u->line[at]));
+        } else {
+            PyObject *text = subtree_text(a->nodes[index], 1);
+            pieces = text == NULL ? NULL : normalised_pieces(text);
+            Py_XDECREF(text);
+        }
+        if (pieces == NULL) return -1;
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(pieces); k++)
+            if (keep_line(PyList_GET_ITEM(pieces, k), seen, out) < 0) {
+                Py_DECREF(pieces);
+                return -1;
+            }
+        Py_DECREF(pieces);
+    }
+    return 0;
+}
+
+static int is_sentence(PyObject *line) { /* generic._is_sentence */
+    Py_ssize_t length = PyUnicode_GET_LENGTH(line);
+    if (length >= 80) return 1;
+    if (length < 25) return 0;
+    Py_UCS4 last = PyUnicode_READ_CHAR(line, length - 1);
+    return PyUnicode_FindChar(sentence_end, last, 0, PyUnicode_GET_LENGTH(sentence_end), 1) >= 0;
+}
+
+/* generic._trim_edges: a trailing comment-policy paragraph goes (at most 3 times), then short non-sentence
+ * lines before the first and after the last sentence. */
+static PyObject *trim_edges(PyObject *lines) {
+    Py_ssize_t n = PyList_GET_SIZE(lines);
+    for (int round = 0; round < 3; round++) {
+        Py_ssize_t last = -1, sentences = 0;
+        for (Py_ssize_t k = 0; k < n; k++)
+            if (is_sentence(PyList_GET_ITEM(lines, k))) {
+                last = k;
+                sentences++;
+            }
+        if (sentences < 2) break;
+        int policy = call_bool(rule_comment_policy, PyList_GET_ITEM(lines, last));
+        if (policy < 0) return NULL;
+        if (!policy) break;
+        n = last;
+    }
+    Py_ssize_t first = -1, last = -1;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (is_sentence(PyList_GET_ITEM(lines, k))) {
+            if (first < 0) first = k;
+            last = k;
+        }
+    return first < 0 ? PyList_GetSlice(lines, 0, n) : PyList_GetSlice(lines, first, last + 1);
+}
+
+static PyObject *paragraphs_of(arrays *a) {
+    units_t u = {0};
+    Py_ssize_t n = a->count, *voted = NULL, *chosen = NULL, *starts = NULL, *stops = NULL;
+    double *bases = NULL, *finals = NULL;
+    unsigned char *voted_flag = NULL, *has_final = NULL;
+    PyObject *lines = NULL, *seen = NULL, *result = NULL;
+    if (collect_units(a, &u) < 0) goto done;
+    if (!u.count) {
+        result = PyList_New(0);
+        goto done;
+    }
+    voted = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
+    chosen = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
+    starts = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
+    stops = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
+    bases = PyMem_Calloc(n + 1, sizeof(double));
+    finals = PyMem_Calloc(n + 1, sizeof(double));
+    voted_flag = PyMem_Calloc(n + 1, 1);
+    has_final = PyMem_Calloc(n + 1, 1);
+    if (!voted || !chosen || !starts || !stops || !bases || !finals || !voted_flag || !has_final) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t kept = vote_core(a->parents, n, &u, voted, bases);
+    if (kept < 0) goto done;
+    if (!kept) {
+        result = PyList_New(0);
+        goto done;
+    }
+    for (Py_ssize_t v = 0; v < kept; v++) voted_flag[voted[v]] = 1;
+    double best_score;
+    Py_ssize_t best = pick_best(a, voted, kept, bases, finals, has_final, &best_score);
+    if (best < 0) goto done;
+    Py_ssize_t containers = with_siblings(a, best, best_score, bases, voted_flag, chosen);
+    if (containers < 0 || (lines = PyList_New(0)) == NULL || (seen = PySet_New(NULL)) == NULL) goto done;
+    for (Py_ssize_t c = 0; c < containers; c++) {
+        Py_ssize_t ranges = widget_ranges(a, chosen[c], starts, stops);
+        if (ranges < 0 || container_lines(a, &u, chosen[c], starts, stops, ranges, seen, lines) < 0) goto done;
+    }
+    result = trim_edges(lines);
+done:
+    units_free(&u);
+    PyMem_Free(voted);
+    PyMem_Free(chosen);
+    PyMem_Free(starts);
+    PyMem_Free(stops);
+    PyMem_Free(bases);
+    PyMem_Free(finals);
+    PyMem_Free(voted_flag);
+    PyMem_Free(has_final);
+    Py_XDECREF(lines);
+    Py_XDECREF(seen);
+    return result;
+}
+
+static PyObject *paragraphs(PyObject *self, PyObject *arg) {
+    if (!configured || rule_label_weight == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_lexwalk.configure() and configure_rules() were not called");
+        return NULL;
+    }
+    lxb_node *body = node_of(arg);
+    if (body == NULL) return NULL;
+    arrays a = {0};
+    PyObject *result = walk_tree(body, &a) < 0 ? NULL : paragraphs_of(&a);
+    arrays_free(&a);
+    return result;
+}
+
+static PyObject *configure_rules(PyObject *self, PyObject *args) {
+    PyObject *weight, *is_widget, *hides, *boilerplate, *policy, *ends;
+    if (!PyArg_ParseTuple(args, "OOOOOU", &weight, &is_widget, &hides, &boilerplate, &policy, &ends)) return NULL;
+    PyObject *brk = PyUnicode_FromString("\u2029");
+    if (brk == NULL) return NULL;
+    Py_XSETREF(rule_label_weight, Py_NewRef(weight));
+    Py_XSETREF(rule_label_is_widget, Py_NewRef(is_widget));
+    Py_XSETREF(rule_style_hides, Py_NewRef(hides));
+    Py_XSETREF(rule_boilerplate, Py_NewRef(boilerplate));
+    Py_XSETREF(rule_comment_policy, Py_NewRef(policy));
+    Py_XSETREF(sentence_end, Py_NewRef(ends));
+    Py_XSETREF(para_break, brk);
+    Py_RETURN_NONE;
+}
+
 static int fill_table(PyObject *ids, unsigned char *table) {
     PyObject *iterator = PyObject_GetIter(ids), *item;
     if (iterator == NULL) return -1;
@@ -1195,6 +1662,9 @@ static PyMethodDef methods[] = {
     {"widget_candidates", widget_candidates, METH_VARARGS,
      "widget_candidates(ids, tags, below, ends, container) -> [(index, verdict, label or attrs or None)]"},
     {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},
+    {"paragraphs", paragraphs, METH_O, "paragraphs(body_id): generic.extract_paragraphs after the walk; unlinks junk"},
+    {"configure_rules", configure_rules, METH_VARARGS,
+     "configure_rules(label_weight, label_is_widget, style_hides, is_boilerplate_text, comment_policy, sentence_end)"},
     {"attrs", attrs, METH_O, "attrs(id) -> {class, id, style, role, hidden, aria-hidden present}"},
     {NULL, NULL, 0, NULL},
 };

@@ -334,13 +334,20 @@ class _NativePage(_Page):
 
 def extract_paragraphs(tree: LexborHTMLParser, native: bool | None = None) -> list[str]:
     """Story paragraphs of the page, in order. Mutates ``tree`` (boilerplate is removed). ``native``:
-    force the C walk (True) or the Python one (False); by default the C walk when it is available."""
+    force the C extractor (True: _lexwalk.paragraphs, the walk and every step below in one call) or the
+    Python one (False, the reference); by default the C one when it is available."""
     body = tree.body
     if body is None:
         return []
     if native is None:
         native = _native is not None
-    page: _Page = _NativePage(tree, body) if native else _PythonPage(body)
+    if native:
+        return _native.paragraphs(body.mem_id)  # type: ignore[no-any-return]
+    return _paragraphs(_PythonPage(body))
+
+
+def _paragraphs(page: _Page) -> list[str]:
+    """The steps after the walk, in Python (_lexwalk.paragraphs does them in C)."""
     units = _collect_units(page)
     if not units.index:
         return []
@@ -619,6 +626,10 @@ def _self_check(module: object) -> object:
     if list(python_page.widget_candidates(0)) != list(native_page.widget_candidates(0)):
         native.refuse("widget scan differs")
         return None
+    tree = LexborHTMLParser(_SELF_CHECK_PAGE)  # held: the C call reads it by address
+    if _paragraphs(_PythonPage(LexborHTMLParser(_SELF_CHECK_PAGE).body)) != module.paragraphs(tree.body.mem_id):  # type: ignore[attr-defined]
+        native.refuse("paragraphs differ")
+        return None
     for index in python_page.blocks:  # last: the Python read marks the tree
         python_lines = [x for x in python_page.text_with_breaks(index).split(PARA_BREAK) if x]
         if python_lines != [x for x in native_page.text_with_breaks(index).split(PARA_BREAK) if x]:
@@ -627,6 +638,9 @@ def _self_check(module: object) -> object:
     return module
 
 
+if _native is not None:  # the steps after the walk call these for what stays in regular expressions
+    _native.configure_rules(_label_weight, label_is_widget, style_hides, is_boilerplate_text,
+                            _COMMENT_POLICY.search, "".join(sorted(_SENTENCE_END)))
 _native = _self_check(_native)
 
 
