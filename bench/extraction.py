@@ -4,7 +4,7 @@
 
 Sets: (a) Arabic pages with body ground truth (CNN Arabic x2, LBC: full text; assabah: must/must-not
 snippets), (b) the 181-page scrapinghub English benchmark. Also: the 8 date-labelled Arabic pages, and
-how often our tabular Hijri conversion agrees with Umm al-Qura (hijridate), when it is installed.
+how far the tabular Hijri calendar (our fallback outside the Umm al-Qura table) is from Umm al-Qura.
 Needs trafilatura in the venv (pip install trafilatura); everything else is the project's own code.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scraper.extract.article import extract_article
-from scraper.extract.hijri import hijri_to_gregorian
+from scraper.extract.hijri import tabular_hijri_to_gregorian
 
 _TOKEN = re.compile(r"\w+")
 NOTES = """
@@ -65,8 +65,10 @@ NOTES = """
   page plus the scan cost what the full parse did), one CSS query for the junk tags or the text blocks
   (lexbor's selector engine is slower than the walk), malloc tuning (no change), pausing the garbage
   collector (2-4%).
-* Hijri: the tabular calendar (civil epoch) is what `scraper/extract/hijri.py` implements; the line
-  above measures its agreement with Umm al-Qura (hijridate, installed in the venv only for this).
+* Hijri: `scraper/extract/hijri.py` converts with the Umm al-Qura calendar (hijridate's tables, 1343-1500 AH)
+  since 2026-11-29, and with the tabular calendar (civil epoch) outside them; the line above says how far the
+  tabular one is from Umm al-Qura, which is why it is only the fallback now (it was the converter before:
+  Eid al-Adha 1444 came out a day late).
 * Arabic F1 covers 3 pages only (CNN Arabic twice, LBC); assabah has snippets, not full text. With 3
   pages the Arabic speed median is one page's time: read it as an indication.
 """
@@ -206,20 +208,20 @@ def _local_dates(utc: object) -> set[str]:
 
 
 def hijri_check() -> str:
-    try:
-        from hijridate import Hijri
-    except ImportError:
-        return "hijri: hijridate not installed, agreement with Umm al-Qura not measured"
+    """How far the tabular calendar (hijri.py's fallback outside the Umm al-Qura table) is from Umm al-Qura."""
+    from hijridate import Hijri
+
     diffs: Counter[int] = Counter()
     for year in range(1400, 1451):
         for month in range(1, 13):
             for day in (1, 10, 20, 29):
-                ours_d = hijri_to_gregorian(year, month, day)
+                ours_d = tabular_hijri_to_gregorian(year, month, day)
                 theirs = Hijri(year, month, day).to_gregorian()
                 diffs[(ours_d - date(theirs.year, theirs.month, theirs.day)).days] += 1
     total = sum(diffs.values())
     shares = ", ".join(f"{d:+d} day: {n / total:.1%}" for d, n in sorted(diffs.items()))
-    return f"hijri (tabular vs Umm al-Qura via hijridate, 1400-1450 AH, {total} dates): {shares}"
+    return (f"hijri: Umm al-Qura (hijridate) within 1343-1500 AH; the tabular fallback outside it, vs Umm al-Qura "
+            f"over 1400-1450 AH ({total} dates): {shares}")
 
 
 def compare(name: str, pages: list[tuple[str | bytes, str, str]], repeat: int) -> str:

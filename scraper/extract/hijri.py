@@ -1,25 +1,39 @@
-"""Hijri → Gregorian with the tabular (arithmetic) Islamic calendar.
+"""Hijri → Gregorian: the Umm al-Qura calendar (hijridate's tables, 1343-1500 AH), the tabular one outside it.
 
-Why tabular and not Umm al-Qura: it needs no table, covers every year and runs in constant time.
-Sites print the Saudi Umm al-Qura or a sighting-based date, which can differ from the tabular one by
-a day or two (bench/RESULTS.extraction.md measures how often against `hijridate`). A publication
-date is only used when a page has no Gregorian date, so ±1 day is acceptable there.
+Why Umm al-Qura: it is the Saudi official calendar, and the dates Arabic sites print follow it or a
+sighting that mostly agrees with it; the tabular (arithmetic) calendar agrees with it on only about a
+third of days, and is a day late on most others (bench/RESULTS.extraction.md measures it), so Eid
+al-Adha 1444 (10 Dhu al-Hijjah) came out 29 June 2023 instead of the 28th. The tabular calendar stays
+for years outside the table: it needs no data and covers every year.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from hijridate import Hijri
 
 # Rata Die (Python ordinal) of 1 Muharram 1 AH, Julian 16 July 622 (the "civil" epoch).
 _EPOCH = 227015
+_TABLE_YEARS = range(1343, 1501)  # what hijridate's Umm al-Qura table covers
 
 
 def hijri_to_gregorian(year: int, month: int, day: int) -> date:
-    """Tabular Islamic calendar (leap years 2, 5, 7, 10, 13, 16, 18, 21, 24, 26, 29 of 30).
+    """Umm al-Qura within its table; a 30th of a month that has 29 days there (a sighting-based calendar
+    ran a day longer) is the day after its 29th. Raises ValueError for out-of-range months/days so
+    callers can treat the text as no date."""
+    _check(year, month, day)
+    if year not in _TABLE_YEARS:
+        return tabular_hijri_to_gregorian(year, month, day)
+    try:
+        return Hijri(year, month, day).to_gregorian()
+    except ValueError:  # only a 30th can be refused by now
+        return Hijri(year, month, 29).to_gregorian() + timedelta(days=1)
 
-    Raises ValueError for out-of-range months/days so callers can treat the text as no date."""
-    if not (1 <= month <= 12 and 1 <= day <= 30 and year >= 1):
-        raise ValueError(f"not a Hijri date: {year}-{month}-{day}")
+
+def tabular_hijri_to_gregorian(year: int, month: int, day: int) -> date:
+    """Tabular Islamic calendar (leap years 2, 5, 7, 10, 13, 16, 18, 21, 24, 26, 29 of 30)."""
+    _check(year, month, day)
     ordinal = (
         _EPOCH - 1
         + (year - 1) * 354
@@ -29,3 +43,8 @@ def hijri_to_gregorian(year: int, month: int, day: int) -> date:
         + day
     )
     return date.fromordinal(ordinal)
+
+
+def _check(year: int, month: int, day: int) -> None:
+    if not (1 <= month <= 12 and 1 <= day <= 30 and year >= 1):
+        raise ValueError(f"not a Hijri date: {year}-{month}-{day}")

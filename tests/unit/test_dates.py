@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from scraper.extract.dates import parse_date
-from scraper.extract.hijri import hijri_to_gregorian
+from scraper.extract.hijri import hijri_to_gregorian, tabular_hijri_to_gregorian
 
 NOW = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 
@@ -132,8 +132,20 @@ def test_no_date(text: str) -> None:
 
 
 def test_tabular_hijri_known_dates() -> None:
-    assert hijri_to_gregorian(1, 1, 1) == date(622, 7, 19)  # proleptic Gregorian of Julian 16 July 622
-    assert hijri_to_gregorian(1441, 9, 1) == date(2020, 4, 24)  # Ramadan 1441 began 24 April 2020
-    assert hijri_to_gregorian(1445, 1, 1) == date(2023, 7, 19)
+    assert tabular_hijri_to_gregorian(1, 1, 1) == date(622, 7, 19)  # proleptic Gregorian of Julian 16 July 622
+    assert tabular_hijri_to_gregorian(1441, 9, 1) == date(2020, 4, 24)  # Ramadan 1441 began 24 April 2020
+    assert tabular_hijri_to_gregorian(1445, 1, 1) == date(2023, 7, 19)
+    assert hijri_to_gregorian(1, 1, 1) == date(622, 7, 19)  # before the Umm al-Qura table: tabular
     with pytest.raises(ValueError):
         hijri_to_gregorian(1441, 13, 1)
+
+
+def test_umm_al_qura_hijri_known_dates() -> None:
+    # Saudi official dates, where the tabular calendar is a day late.
+    assert hijri_to_gregorian(1444, 10, 1) == date(2023, 4, 21)  # Eid al-Fitr 1444, Friday 21 April 2023
+    assert hijri_to_gregorian(1444, 12, 10) == date(2023, 6, 28)  # Eid al-Adha 1444
+    assert hijri_to_gregorian(1445, 9, 1) == date(2024, 3, 11)  # Ramadan 1445
+    assert tabular_hijri_to_gregorian(1444, 12, 10) == date(2023, 6, 29)
+    # Ramadan 1444 had 29 days there: a site's "30 Ramadan" is the day after the 29th.
+    assert hijri_to_gregorian(1444, 9, 30) == date(2023, 4, 21)
+    assert parse_date("الجمعة 10 ذو الحجة 1444 هـ", now=NOW) == utc(2023, 6, 28)
