@@ -113,6 +113,70 @@ static int buffer_add(buffer *buf, const void *data, size_t length) {
     return 0;
 }
 
+/* ---- UTF-8 (what lexbor stores), read as Python's strict decoder reads it */
+static Py_ssize_t count_lt(const unsigned char *p, const unsigned char *end) {
+    Py_ssize_t count = 0;
+    for (; p < end; p++) count += *p == '<';
+    return count;
+}
+
+static int continuation(const unsigned char *p, int count) {
+    for (int i = 0; i < count; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    return 1;
+}
+
+/* Length of the valid UTF-8 sequence at p (first byte >= 0x80), or 0. */
+static int sequence_length(const unsigned char *p, const unsigned char *end) {
+    unsigned char lead = p[0];
+    Py_ssize_t left = end - p;
+    if (lead >= 0xC2 && lead <= 0xDF) return left >= 2 && continuation(p + 1, 1) ? 2 : 0;
+    if (lead >= 0xE0 && lead <= 0xEF) {
+        if (left < 3 || !continuation(p + 1, 2)) return 0;
+        if ((lead == 0xE0 && p[1] < 0xA0) || (lead == 0xED && p[1] > 0x9F)) return 0; /* overlong, surrogate */
+        return 3;
+    }
+    if (lead >= 0xF0 && lead <= 0xF4) {
+        if (left < 4 || !continuation(p + 1, 3)) return 0;
+        if ((lead == 0xF0 && p[1] < 0x90) || (lead == 0xF4 && p[1] > 0x8F)) return 0; /* overlong, > U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+/* The code point at *p, advancing *p past it; 0 when the bytes there are not valid UTF-8. */
+static inline int next_code_point(const unsigned char **p, const unsigned char *end, Py_UCS4 *out) {
+    const unsigned char *q = *p;
+    Py_UCS4 c = *q;
+    if (c < 0x80) {
+        *p = q + 1;
+        *out = c;
+        return 1;
+    }
+    int bytes = sequence_length(q, end);
+    if (!bytes) return 0;
+    *out = bytes == 2 ? (c & 0x1F) << 6 | (q[1] & 0x3F)
+           : bytes == 3 ? (c & 0x0F) << 12 | (q[1] & 0x3F) << 6 | (q[2] & 0x3F)
+                        : (c & 0x07) << 18 | (q[1] & 0x3F) << 12 | (q[2] & 0x3F) << 6 | (q[3] & 0x3F);
+    *p = q + bytes;
+    return 1;
+}
+
+/* len(text.strip()) of the text these UTF-8 bytes decode to, without decoding them; -1 when they are not
+ * valid UTF-8 (the caller decodes then, with "replace", as selectolax does). */
+static Py_ssize_t utf8_stripped_length(const unsigned char *p, const unsigned char *end) {
+    Py_ssize_t chars = 0, kept = 0; /* kept: characters up to the last non-space one */
+    Py_UCS4 c;
+    while (p < end) {
+        if (!next_code_point(&p, end, &c)) return -1;
+        int space = Py_UNICODE_ISSPACE(c);
+        if (!chars && space) continue;
+        chars++;
+        if (!space) kept = chars;
+    }
+    return kept;
+}
+
 /* The node after ``node`` in a depth-first walk of root's subtree (root excluded), or NULL at its end. */
 static inline lxb_node *preorder_next(lxb_node *node, const lxb_node *root) {
     if (node->first_child != NULL) return node->first_child;
@@ -177,27 +241,19 @@ static Py_ssize_t stripped_length(PyObject *text) {
 }
 
 /* len(text(deep=True).strip()) of an element: link text length. -1 on error. */
-static int ascii_space(unsigned char c) { /* str.isspace() for ASCII: \t\n\v\f\r, \x1c-\x1f, space */
-    return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
-}
-
 static Py_ssize_t link_length(lxb_node *node) {
     shared_buffer.length = 0;
     if (gather_text(node, &shared_buffer, 0) < 0) return -1;
-    const unsigned char *bytes = (const unsigned char *)shared_buffer.data;
-    Py_ssize_t start = 0, end = (Py_ssize_t)shared_buffer.length, i;
-    for (i = 0; i < end && bytes[i] < 0x80; i++) {
-    }
-    if (i == end) { /* ASCII: characters are bytes, no decoding needed */
-        while (start < end && ascii_space(bytes[start])) start++;
-        while (end > start && ascii_space(bytes[end - 1])) end--;
+    const unsigned char *bytes = (const unsigned char *)(shared_buffer.data ? shared_buffer.data : "");
+    Py_ssize_t length = utf8_stripped_length(bytes, bytes + shared_buffer.length);
+    if (length >= 0) {
         shared_release();
-        return end - start;
+        return length;
     }
     PyObject *text = decode(&shared_buffer);
     shared_release();
     if (text == NULL) return -1;
-    Py_ssize_t length = stripped_length(text);
+    length = stripped_length(text);
     Py_DECREF(text);
     return length;
 }
@@ -211,10 +267,14 @@ static Py_ssize_t fragments_stripped_length(lxb_node *root, int deep) {
         if (node->local_name == TAG_TEXT) {
             lexbor_str *str = &((lxb_character_data *)node)->data;
             if (str->data != NULL) {
-                PyObject *piece = PyUnicode_DecodeUTF8((const char *)str->data, (Py_ssize_t)str->length, "replace");
-                if (piece == NULL) return -1;
-                total += stripped_length(piece);
-                Py_DECREF(piece);
+                Py_ssize_t length = utf8_stripped_length(str->data, str->data + str->length);
+                if (length < 0) { /* bad UTF-8: what the replacement characters make of it */
+                    PyObject *piece = PyUnicode_DecodeUTF8((const char *)str->data, (Py_ssize_t)str->length, "replace");
+                    if (piece == NULL) return -1;
+                    length = stripped_length(piece);
+                    Py_DECREF(piece);
+                }
+                total += length;
             }
         }
         node = deep ? preorder_next(node, root) : node->next;
@@ -389,24 +449,34 @@ static PyObject *list_of_ssize(const Py_ssize_t *values, Py_ssize_t count) {
     return list;
 }
 
-/* " ".join(text.split()), the same object when it is already so (most blocks). */
+/* " ".join(text.split()), the same object when it is already so. Two passes: the first finds the result's
+ * length and largest character (a str must be stored in the smallest kind that holds it), the second
+ * writes it. */
 static PyObject *normalise(PyObject *text) {
-    Py_ssize_t length = PyUnicode_GET_LENGTH(text), out = 0;
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), out = 0, words = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    int normal = 1, space = 1; /* space: the last character kept was a separator (or nothing yet) */
-    for (Py_ssize_t i = 0; i < length && normal; i++) {
+    int normal = 1, space = 1; /* space: the last character was a separator (or nothing yet) */
+    Py_UCS4 largest = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         if (Py_UNICODE_ISSPACE(c)) {
             if (c != ' ' || space) normal = 0;
             space = 1;
-        } else {
-            space = 0;
+            continue;
         }
+        words += space;
+        space = 0;
+        out++;
+        if (c > largest) largest = c;
     }
     if (normal && (length == 0 || !space)) return Py_NewRef(text);
-    Py_UCS4 *chars = PyMem_Malloc((length + 1) * sizeof(Py_UCS4));
-    if (chars == NULL) return PyErr_NoMemory();
+    out += words ? words - 1 : 0;
+    PyObject *result = PyUnicode_New(out, words > 1 && largest < ' ' ? ' ' : largest);
+    if (result == NULL) return NULL;
+    int result_kind = PyUnicode_KIND(result);
+    void *result_data = PyUnicode_DATA(result);
+    Py_ssize_t at = 0;
     space = 1;
     for (Py_ssize_t i = 0; i < length; i++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
@@ -414,12 +484,10 @@ static PyObject *normalise(PyObject *text) {
             space = 1;
             continue;
         }
-        if (space && out) chars[out++] = ' ';
+        if (space && at) PyUnicode_WRITE(result_kind, result_data, at++, ' ');
         space = 0;
-        chars[out++] = c;
+        PyUnicode_WRITE(result_kind, result_data, at++, c);
     }
-    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, chars, out);
-    PyMem_Free(chars);
     return result;
 }
 
@@ -446,10 +514,28 @@ static int has_own_text(lxb_node *node) {
         if (child->type == NODE_TEXT && ((lxb_character_data *)child)->data.data != NULL)
             bytes += ((lxb_character_data *)child)->data.length;
     if (bytes < DIRECT_TEXT) return 0;
-    PyObject *direct = direct_text_of(node);
-    if (direct == NULL) return -1;
-    Py_ssize_t length = PyUnicode_GET_LENGTH(direct), stripped = stripped_length(direct);
-    Py_DECREF(direct);
+    Py_ssize_t length = 0, stripped = 0; /* of text(deep=False): its characters, and whether any is not a space */
+    shared_buffer.length = 0;
+    for (lxb_node *child = node->first_child; child != NULL; child = child->next) {
+        lexbor_str *str = &((lxb_character_data *)child)->data;
+        if (child->type == NODE_TEXT && str->data != NULL && buffer_add(&shared_buffer, str->data, str->length) < 0)
+            return -1;
+    }
+    const unsigned char *p = (const unsigned char *)(shared_buffer.data ? shared_buffer.data : ""), *end = p + shared_buffer.length;
+    Py_UCS4 c;
+    while (p < end && next_code_point(&p, end, &c)) {
+        length++;
+        stripped |= !Py_UNICODE_ISSPACE(c);
+    }
+    int valid = p == end;
+    shared_release();
+    if (!valid) { /* bad UTF-8: count what the replacement characters make of it */
+        PyObject *direct = direct_text_of(node);
+        if (direct == NULL) return -1;
+        length = PyUnicode_GET_LENGTH(direct);
+        stripped = stripped_length(direct);
+        Py_DECREF(direct);
+    }
     if (length < DIRECT_TEXT || stripped == 0) return 0;
     stripped = fragments_stripped_length(node, 0);
     return stripped < 0 ? -1 : stripped >= DIRECT_TEXT;
@@ -836,8 +922,50 @@ static int canonical_link(const lxb_element *element, const lxb_attr **href) {
     return 1;
 }
 
-/* (content, property, name, itemprop) of a <meta>: node.attributes.get() of each (the last duplicate wins). */
-static PyObject *meta_entry(lxb_node *node) {
+/* str.strip() of the attribute value's text, decoding only the kept bytes when they are valid UTF-8. */
+static PyObject *stripped_value(const lexbor_str *value) {
+    const unsigned char *p = value->data, *end = p + value->length, *first = NULL, *last = p;
+    Py_UCS4 c;
+    while (p < end) {
+        const unsigned char *at = p;
+        if (!next_code_point(&p, end, &c)) { /* bad UTF-8: as decoding with "replace" and strip() make it */
+            PyObject *text = PyUnicode_DecodeUTF8((const char *)value->data, (Py_ssize_t)value->length, "replace");
+            PyObject *out = text == NULL ? NULL : PyObject_CallMethod(text, "strip", NULL);
+            Py_XDECREF(text);
+            return out;
+        }
+        if (Py_UNICODE_ISSPACE(c)) continue;
+        if (first == NULL) first = at;
+        last = p;
+    }
+    if (first == NULL) return PyUnicode_FromStringAndSize("", 0);
+    return PyUnicode_DecodeUTF8((const char *)first, last - first, "strict");
+}
+
+/* metadata._meta_tags' key: value.strip().lower(). */
+static PyObject *meta_key(const lexbor_str *value) {
+    PyObject *stripped = stripped_value(value);
+    if (stripped == NULL || !PyUnicode_IS_ASCII(stripped)) {
+        PyObject *out = stripped == NULL ? NULL : PyObject_CallMethod(stripped, "lower", NULL);
+        Py_XDECREF(stripped);
+        return out;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(stripped);
+    const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(stripped);
+    Py_ssize_t k = 0;
+    while (k < length && !(chars[k] >= 'A' && chars[k] <= 'Z')) k++;
+    if (k == length) return stripped; /* already lower case: most keys */
+    PyObject *out = PyUnicode_New(length, 127);
+    if (out != NULL)
+        for (k = 0; k < length; k++)
+            PyUnicode_1BYTE_DATA(out)[k] = chars[k] >= 'A' && chars[k] <= 'Z' ? chars[k] + 32 : chars[k];
+    Py_DECREF(stripped);
+    return out;
+}
+
+/* metadata._meta_tags for one <meta>: its stripped content under its property, name and itemprop keys
+ * (node.attributes.get() of each: the last duplicate attribute wins), unless a key is already there. */
+static int add_meta(PyObject *values, lxb_node *node) {
     const lxb_attr *found[4] = {NULL, NULL, NULL, NULL};
     for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
         uintptr_t id = attr_key(attr);
@@ -846,13 +974,20 @@ static PyObject *meta_entry(lxb_node *node) {
         else if (attr_name_is(id, "name", 4)) found[2] = attr;
         else if (attr_name_is(id, "itemprop", 8)) found[3] = attr;
     }
-    PyObject *values[4] = {NULL, NULL, NULL, NULL}, *entry = NULL;
-    for (int k = 0; k < 4; k++)
-        if ((values[k] = attr_value(found[k])) == NULL) goto done;
-    entry = PyTuple_Pack(4, values[0], values[1], values[2], values[3]);
-done:
-    for (int k = 0; k < 4; k++) Py_XDECREF(values[k]);
-    return entry;
+    const lexbor_str *content = value_of(found[0]);
+    if (content == NULL || !content->length) return 0;
+    PyObject *text = stripped_value(content);
+    if (text == NULL) return -1;
+    int status = 0;
+    for (int k = 1; k < 4 && PyUnicode_GET_LENGTH(text) && status == 0; k++) {
+        const lexbor_str *value = value_of(found[k]);
+        if (value == NULL || !value->length) continue;
+        PyObject *key = meta_key(value);
+        status = key == NULL || PyDict_SetDefault(values, key, text) == NULL ? -1 : 0;
+        Py_XDECREF(key);
+    }
+    Py_DECREF(text);
+    return status;
 }
 
 static int is_ld_json(lxb_node *node) {
@@ -866,7 +1001,7 @@ static int is_ld_json(lxb_node *node) {
     return value != NULL && value->length == sizeof wanted - 1 && memcmp(value->data, wanted, sizeof wanted - 1) == 0;
 }
 
-/* head_data(root_id, meta_tag, script_tag, link_tag) -> ([(content, property, name, itemprop)], [ld+json text],
+/* head_data(root_id, meta_tag, script_tag, link_tag) -> (MetaTags.values as metadata._meta_tags makes it, [ld+json text],
  * the first canonical link's href or None), in document order over the descendants of root, as
  * tree.tags("meta") / tree.tags("script") / css_first("link[rel=canonical][href]") find them. */
 static PyObject *head_data(PyObject *self, PyObject *args) {
@@ -875,19 +1010,19 @@ static PyObject *head_data(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OKKK", &id, &meta_tag, &script_tag, &link_tag)) return NULL;
     lxb_node *root = node_of(id);
     if (root == NULL) return NULL;
-    PyObject *metas = PyList_New(0), *scripts = PyList_New(0), *canonical = NULL, *result = NULL;
+    PyObject *metas = PyDict_New(), *scripts = PyList_New(0), *canonical = NULL, *result = NULL;
     if (metas == NULL || scripts == NULL) goto done;
     lxb_node *node = root->first_child;
     while (node != NULL) {
         if (node->type == NODE_ELEMENT && (node->local_name == meta_tag || node->local_name == script_tag)) {
-            PyObject *item = NULL;
-            if (node->local_name == meta_tag) item = meta_entry(node);
-            else if (is_ld_json(node)) item = subtree_text(node, 0);
-            else item = Py_NewRef(Py_None);
-            if (item == NULL) goto done;
-            int failed = item != Py_None && PyList_Append(node->local_name == meta_tag ? metas : scripts, item) < 0;
-            Py_DECREF(item);
-            if (failed) goto done;
+            if (node->local_name == meta_tag) {
+                if (add_meta(metas, node) < 0) goto done;
+            } else if (is_ld_json(node)) {
+                PyObject *text = subtree_text(node, 0);
+                int failed = text == NULL || PyList_Append(scripts, text) < 0;
+                Py_XDECREF(text);
+                if (failed) goto done;
+            }
         }
         const lxb_attr *href;
         if (canonical == NULL && node->type == NODE_ELEMENT && node->local_name == link_tag &&
@@ -901,6 +1036,42 @@ done:
     Py_XDECREF(scripts);
     Py_XDECREF(canonical);
     return result;
+}
+
+/* metadata._walk: every dict in a decoded JSON-LD tree, parents before children, in the same order (a stack:
+ * a dict's container values are pushed in order, a list's in reverse). */
+static PyObject *json_dicts(PyObject *self, PyObject *data) {
+    PyObject *found = PyList_New(0), *stack = PyList_New(0);
+    if (found == NULL || stack == NULL || PyList_Append(stack, data) < 0) goto fail;
+    Py_ssize_t depth;
+    while ((depth = PyList_GET_SIZE(stack)) > 0) {
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(stack, depth - 1));
+        if (PyList_SetSlice(stack, depth - 1, depth, NULL) < 0) {
+            Py_DECREF(item);
+            goto fail;
+        }
+        int failed = 0;
+        if (PyDict_Check(item)) {
+            failed = PyList_Append(found, item) < 0;
+            PyObject *key, *value;
+            Py_ssize_t at = 0;
+            while (!failed && PyDict_Next(item, &at, &key, &value))
+                if (PyDict_Check(value) || PyList_Check(value)) failed = PyList_Append(stack, value) < 0;
+        } else if (PyList_Check(item)) {
+            for (Py_ssize_t k = PyList_GET_SIZE(item) - 1; k >= 0 && !failed; k--) {
+                PyObject *value = PyList_GET_ITEM(item, k);
+                if (PyDict_Check(value) || PyList_Check(value)) failed = PyList_Append(stack, value) < 0;
+            }
+        }
+        Py_DECREF(item);
+        if (failed) goto fail;
+    }
+    Py_DECREF(stack);
+    return found;
+fail:
+    Py_XDECREF(found);
+    Py_XDECREF(stack);
+    return NULL;
 }
 
 /* ---- date-looking elements for fields.pick_date: how many selectors of fields._VISIBLE_DATE match each
@@ -972,34 +1143,11 @@ static PyObject *date_candidates(PyObject *self, PyObject *args) {
  * U+10FFFF, no cut sequence), whether they are all ASCII, and how many '<' they hold (article.py's nesting
  * guard). Valid UTF-8 is then parsed as it is, never decoded to a str. Markup is ASCII, so most 16-byte
  * blocks of any page take the SSE2 path. */
-static Py_ssize_t count_lt(const unsigned char *p, const unsigned char *end) {
-    Py_ssize_t count = 0;
-    for (; p < end; p++) count += *p == '<';
-    return count;
-}
-
-static int continuation(const unsigned char *p, int count) {
-    for (int i = 0; i < count; i++)
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    return 1;
-}
-
-/* Length of the valid UTF-8 sequence at p (first byte >= 0x80), or 0. */
-static int sequence_length(const unsigned char *p, const unsigned char *end) {
-    unsigned char lead = p[0];
-    Py_ssize_t left = end - p;
-    if (lead >= 0xC2 && lead <= 0xDF) return left >= 2 && continuation(p + 1, 1) ? 2 : 0;
-    if (lead >= 0xE0 && lead <= 0xEF) {
-        if (left < 3 || !continuation(p + 1, 2)) return 0;
-        if ((lead == 0xE0 && p[1] < 0xA0) || (lead == 0xED && p[1] > 0x9F)) return 0; /* overlong, surrogate */
-        return 3;
-    }
-    if (lead >= 0xF0 && lead <= 0xF4) {
-        if (left < 4 || !continuation(p + 1, 3)) return 0;
-        if ((lead == 0xF0 && p[1] < 0x90) || (lead == 0xF4 && p[1] > 0x8F)) return 0; /* overlong, > U+10FFFF */
-        return 4;
-    }
-    return 0;
+static inline int popcount16(unsigned x) { /* no popcnt instruction assumed: libgcc's call cost more */
+    x = x - ((x >> 1) & 0x5555);
+    x = (x & 0x3333) + ((x >> 2) & 0x3333);
+    x = (x + (x >> 4)) & 0x0F0F;
+    return (int)((x + (x >> 8)) & 0x1F);
 }
 
 static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
@@ -1022,7 +1170,7 @@ static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
         } else {
             unsigned angles = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, angle));
             int first = __builtin_ctz(high);
-            lt += __builtin_popcount(angles & ((1u << first) - 1));
+            lt += popcount16(angles & ((1u << first) - 1));
             p += first;
             int length = sequence_length(p, end);
             valid = length > 0;
@@ -1223,12 +1371,12 @@ static int units_grow(units_t *u) {
     return 0;
 }
 
-/* Takes the references to text and line. */
+/* Takes the references to text and line (NULL: built later by unit_strings). */
 static int units_add(units_t *u, Py_ssize_t index, PyObject *text, PyObject *line, Py_ssize_t length,
                      Py_ssize_t link_length, int own, Py_ssize_t commas) {
     if (u->count == u->capacity && units_grow(u) < 0) {
-        Py_DECREF(text);
-        Py_DECREF(line);
+        Py_XDECREF(text);
+        Py_XDECREF(line);
         PyErr_NoMemory();
         return -1;
     }
@@ -1288,24 +1436,71 @@ done:
     return status;
 }
 
+/* A block's text as UTF-8 bytes (valid ones: what decoding gives): the length of " ".join(text.split()) and
+ * its commas, without building the str. 0 when the bytes are not valid UTF-8 (the caller decodes then). */
+static int measure_utf8(const unsigned char *p, const unsigned char *end, Py_ssize_t *length, Py_ssize_t *commas) {
+    Py_ssize_t chars = 0, words = 0, count = 0;
+    int in_word = 0;
+    Py_UCS4 c;
+    while (p < end) {
+        if (!next_code_point(&p, end, &c)) return 0;
+        if (Py_UNICODE_ISSPACE(c)) {
+            in_word = 0;
+            continue;
+        }
+        words += !in_word;
+        in_word = 1;
+        chars++;
+        count += c == ',' || c == 0x060c;
+    }
+    *length = chars + (words ? words - 1 : 0);
+    *commas = count;
+    return 1;
+}
+
+/* The unit's text and normalised line (built when a chosen container needs them). */
+static int unit_strings(arrays *a, units_t *u, Py_ssize_t at) {
+    if (u->text[at] != NULL) return 0;
+    PyObject *text = subtree_text(a->nodes[u->index[at]], 0);
+    if (text == NULL) return -1;
+    PyObject *line = normalise(text);
+    if (line == NULL) {
+        Py_DECREF(text);
+        return -1;
+    }
+    u->text[at] = text;
+    u->line[at] = line;
+    return 0;
+}
+
+/* A text block's unit, measured on its bytes; decoded now only when they are not valid UTF-8. */
+static int add_block_unit(arrays *a, units_t *u, Py_ssize_t i) {
+    Py_ssize_t length, commas;
+    shared_buffer.length = 0;
+    if (gather_text(a->nodes[i], &shared_buffer, 0) < 0) return -1;
+    const unsigned char *bytes = (const unsigned char *)(shared_buffer.data ? shared_buffer.data : "");
+    int valid = measure_utf8(bytes, bytes + shared_buffer.length, &length, &commas);
+    shared_release();
+    if (valid) /* empty lines (image wrappers, spacers) are no units */
+        return length ? units_add(u, i, NULL, NULL, length, a->links[i], 0, commas) : 0;
+    PyObject *text = subtree_text(a->nodes[i], 0), *line = text == NULL ? NULL : normalise(text);
+    if (line == NULL) {
+        Py_XDECREF(text);
+        return -1;
+    }
+    if (!PyUnicode_GET_LENGTH(line)) {
+        Py_DECREF(text);
+        Py_DECREF(line);
+        return 0;
+    }
+    return units_add(u, i, text, line, PyUnicode_GET_LENGTH(line), a->links[i], 0, count_commas(text));
+}
+
 /* generic._collect_units: text blocks with text, and containers' own text, in document order. */
 static int collect_units(arrays *a, units_t *u) {
     for (Py_ssize_t i = 0; i < a->count; i++) {
         if (a->kind[i] == 1) {
-            PyObject *text = subtree_text(a->nodes[i], 0);
-            if (text == NULL) return -1;
-            PyObject *line = normalise(text);
-            if (line == NULL) {
-                Py_DECREF(text);
-                return -1;
-            }
-            if (!PyUnicode_GET_LENGTH(line)) { /* image wrappers, spacers */
-                Py_DECREF(text);
-                Py_DECREF(line);
-                continue;
-            }
-            if (units_add(u, i, text, line, PyUnicode_GET_LENGTH(line), a->links[i], 0, count_commas(text)) < 0)
-                return -1;
+            if (add_block_unit(a, u, i) < 0) return -1;
         } else if (a->kind[i] == 2) {
             int own = has_own_text(a->nodes[i]);
             if (own < 0 || (own && add_mixed_unit(u, i, a->nodes[i]) < 0)) return -1;
@@ -1438,6 +1633,7 @@ static int container_lines(arrays *a, units_t *u, Py_ssize_t container, const Py
         while (range < ranges && index >= stops[range]) range++;
         if ((range < ranges && index >= starts[range]) || u->link_length[at] * 2 > u->length[at]) continue;
         PyObject *pieces;
+        if (unit_strings(a, u, at) < 0) return -1;
         if (u->own[at]) {
             pieces = normalised_pieces(u->text[at]);
         } else if (!(a->below[index] & bit_of(tag_br)) && PyUnicode_FindChar(u->text[at], 0x2029, 0,
@@ -1655,7 +1851,8 @@ static PyMethodDef methods[] = {
     {"direct_text", direct_text, METH_O, "direct_text(id): node.text(deep=False)"},
     {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
     {"head_data", head_data, METH_VARARGS,
-     "head_data(root_id, meta_tag, script_tag, link_tag) -> (metas, ld_json_texts, canonical_href)"},
+     "head_data(root_id, meta_tag, script_tag, link_tag) -> (meta values, ld_json_texts, canonical_href)"},
+    {"json_dicts", json_dicts, METH_O, "json_dicts(data): metadata._walk, every dict of a JSON tree in its order"},
     {"date_candidates", date_candidates, METH_VARARGS, "date_candidates(root_id, budget) -> [(id, content)]"},
     {"scan_utf8", scan_utf8, METH_O,
      "scan_utf8(data) -> (0 not valid UTF-8 | 1 ASCII | 2 valid UTF-8, count of '<')"},

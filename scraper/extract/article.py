@@ -106,7 +106,10 @@ def extract_article(
             draft.paragraphs, method["paragraphs"] = ld_paragraphs, "json-ld"
         elif paragraphs:
             draft.paragraphs, method["paragraphs"] = paragraphs, "generic"
-    draft.paragraphs = _tidy(draft.paragraphs, draft.title)
+    if method.get("paragraphs") == "generic":  # its lines are unique and passed is_boilerplate_text already
+        draft.paragraphs = [line for line in draft.paragraphs if line != draft.title]
+    else:
+        draft.paragraphs = _tidy(draft.paragraphs, draft.title)
     if not draft.title and not draft.paragraphs:
         raise ExtractionError(f"no title and no body found: {url}")
     return draft

@@ -73,10 +73,8 @@ def read_head(tree: LexborHTMLParser) -> tuple[MetaTags, JsonLdArticle]:
     native = native_module()
     if native is None or tree.root is None:
         return read_meta(tree), read_json_ld(tree)
-    metas, scripts, canonical = native.head_data(tree.root.mem_id, _META_TAG, _SCRIPT_TAG, _LINK_TAG)
-    meta = _meta_tags(metas)
-    meta.canonical = canonical
-    return meta, _json_ld(scripts)
+    values, scripts, canonical = native.head_data(tree.root.mem_id, _META_TAG, _SCRIPT_TAG, _LINK_TAG)
+    return MetaTags(values, canonical), _json_ld(scripts)
 
 
 def read_meta(tree: LexborHTMLParser) -> MetaTags:
@@ -112,9 +110,11 @@ def read_json_ld(tree: LexborHTMLParser) -> JsonLdArticle:
 
 def _json_ld(blocks: list[str]) -> JsonLdArticle:
     found = JsonLdArticle()
+    native = native_module()
+    walk = _walk if native is None else native.json_dicts
     for raw in blocks:
         data = _loads(raw)
-        objects = _walk(data) if data is not None else []
+        objects = walk(data) if data is not None else []
         for obj in objects:
             if _is_article(obj):
                 _merge(found, obj, objects)
@@ -146,7 +146,8 @@ def _unwrap(text: str) -> str:
 
 def _walk(data: Any) -> list[dict[str, Any]]:
     """Every dict in the JSON tree, parents before children (iterative: no recursion limit on hostile
-    input). Only containers go on the stack: @graph blocks are mostly strings."""
+    input). Only containers go on the stack: @graph blocks are mostly strings. _lexwalk.json_dicts is the
+    same in C."""
     found: list[dict[str, Any]] = []
     stack = [data]
     while stack:

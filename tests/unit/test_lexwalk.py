@@ -195,6 +195,28 @@ HEAD_PAGE = """<html><head><meta charset="utf-8"><meta property="og:title" conte
 <meta name="late" content="في الجسم"></body></html>"""
 
 
+# What metadata._meta_tags does to keys and contents, which the C walk now does too: strip (Unicode spaces
+# too), lower-case (non-ASCII keys by str.lower()), the first content of a key wins, blank contents skipped.
+META_EDGES = """<html><head><meta name="  OG:Site_Name " content="\u00a0 الجزيرة نت \u2003">
+<meta name="og:site_name" content="لا تفوز"><meta name="\u00a0" content="مفتاح من مسافة">
+<meta name="   " content="مفتاح فارغ"><meta property="ÄUTHOR" name="İD" content="كاتب">
+<meta name="blank" content=" \t\n "><meta name="dup" name="dup2" content="x" content="آخر">
+<meta name="bad" content="\udcff"><meta name="Date" content="2026-11-28"><meta name="date" content="لا">
+</head><body><p>نص</p></body></html>"""
+
+
+def test_meta_values_edges() -> None:
+    from scraper.extract import metadata
+
+    html = META_EDGES.encode("utf-8", "surrogateescape")  # \udcff: a stray byte 0xFF in a content
+    native_meta, _ = metadata.read_head(LexborHTMLParser(html))
+    assert native_meta == metadata.read_meta(LexborHTMLParser(html))
+    values = native_meta.values
+    assert values["og:site_name"] == "الجزيرة نت" and values["date"] == "2026-11-28"
+    assert values[""] == "مفتاح من مسافة"  # a key of spaces strips to "", as in Python
+    assert values["äuthor"] == "كاتب" and "blank" not in values and values["bad"] == "\ufffd"
+
+
 @pytest.mark.parametrize("path", [None, *PAGES], ids=lambda p: p.name if p else "crafted")
 def test_head_data_equals_the_python_reads(path: Path | None) -> None:
     from scraper.extract import metadata
@@ -259,3 +281,32 @@ def test_date_candidates_include_the_html_element(html: str | bytes) -> None:
     python = [(attrs.get("content"), node.text()) for node, attrs in fields._visible_date_nodes(tree)]
     assert len(python) == 2  # <html> and the date element inside it
     assert [(content, read()) for content, read in fields._date_candidates(tree)] == python
+
+
+def test_json_dicts_walks_like_metadata_walk() -> None:
+    import json
+    import random
+
+    from scraper.extract import metadata
+
+    graph = {"@context": "https://schema.org", "@graph": [
+        {"@type": "WebSite", "publisher": {"@id": "#org"}},
+        {"@type": "NewsArticle", "headline": "إيران وروسيا", "author": [{"@id": "#p1"}, {"name": "سارة"}],
+         "image": [[{"url": "a.jpg"}], []], "isPartOf": {"@id": "#site", "about": [{"name": "طهران"}]}},
+        {"@id": "#p1", "name": "محمد"},
+    ]}
+    samples = [graph, [graph, [graph]], {}, [], "نص", 3, None, [[[]]], {"a": {"b": {"c": [{"d": 1}]}}}]
+    rng = random.Random(5)
+    for _ in range(200):  # random trees of dicts, lists and scalars
+        def tree(depth: int) -> object:
+            kind = rng.randrange(4) if depth < 5 else 2
+            if kind == 0:
+                return {f"k{i}": tree(depth + 1) for i in range(rng.randrange(4))}
+            if kind == 1:
+                return [tree(depth + 1) for _ in range(rng.randrange(4))]
+            return rng.choice(["س", 1, None, 2.5])
+        samples.append(json.loads(json.dumps(tree(0))))
+    for data in samples:
+        walked = generic._native.json_dicts(data)
+        expected = metadata._walk(data)
+        assert len(walked) == len(expected) and all(a is b for a, b in zip(walked, expected, strict=True))
