@@ -1150,6 +1150,13 @@ static inline int popcount16(unsigned x) { /* no popcnt instruction assumed: lib
     return (int)((x + (x >> 8)) & 0x1F);
 }
 
+#ifdef __SSE2__
+static inline Py_ssize_t lane_sum(__m128i counts) { /* the 16 byte lanes' sum */
+    __m128i sums = _mm_sad_epu8(counts, _mm_setzero_si128()); /* two 64-bit lanes, each the sum of 8 bytes */
+    return _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+}
+#endif
+
 static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
@@ -1157,36 +1164,56 @@ static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
     Py_ssize_t lt = 0;
     int ascii = 1, valid = 1;
 #ifdef __SSE2__
+    /* Whole blocks of ASCII and 2-byte sequences (markup, Arabic, most accented Latin) are checked by masks;
+     * a block with anything else goes byte by byte up to its first multi-byte sequence, then back here. */
     const __m128i angle = _mm_set1_epi8('<'), zero = _mm_setzero_si128();
-    __m128i counts = zero; /* per byte lane, '<' seen in up to 255 ASCII blocks */
+    const __m128i lead_base = _mm_set1_epi8((char)0xC2), lead_span = _mm_set1_epi8(0x1D);
+    const __m128i top2 = _mm_set1_epi8((char)0xC0), continuation_bits = _mm_set1_epi8((char)0x80);
+    __m128i counts = zero; /* per byte lane, the '<' of up to 255 blocks */
     int pending = 0;
-    while (valid && end - p >= 16) { /* a block: its ASCII prefix by masks, then one multi-byte sequence */
+    unsigned carry = 0; /* the previous block ended with a lead byte: this one must start with its continuation */
+    while (valid && end - p >= 16) {
         __m128i block = _mm_loadu_si128((const __m128i *)p);
         unsigned high = (unsigned)_mm_movemask_epi8(block);
-        if (!high) {
+        int whole = !high && !carry;
+        if (high) {
+            /* C2..DF: (byte - C2) mod 256 <= 1D; continuations: byte & C0 == 80 */
+            unsigned leads = (unsigned)_mm_movemask_epi8(
+                _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(block, lead_base), lead_span), zero));
+            unsigned follows = (unsigned)_mm_movemask_epi8(
+                _mm_cmpeq_epi8(_mm_and_si128(block, top2), continuation_bits));
+            whole = !(high & ~(leads | follows)) && follows == (((leads << 1) | carry) & 0xFFFF);
+            if (whole) {
+                ascii = 0;
+                carry = leads >> 15;
+            }
+        }
+        if (whole) {
             counts = _mm_sub_epi8(counts, _mm_cmpeq_epi8(block, angle)); /* a match is -1 */
             p += 16;
-            if (++pending < 255) continue;
-        } else {
-            unsigned angles = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, angle));
-            int first = __builtin_ctz(high);
-            lt += popcount16(angles & ((1u << first) - 1));
-            p += first;
-            int length = sequence_length(p, end);
-            valid = length > 0;
-            ascii = 0;
-            p += length;
-            if (!pending) continue;
+            if (++pending == 255) {
+                lt += lane_sum(counts);
+                counts = zero;
+                pending = 0;
+            }
+            continue;
         }
-        __m128i sums = _mm_sad_epu8(counts, zero); /* two 64-bit lanes, each the sum of 8 bytes */
-        lt += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
-        counts = zero;
-        pending = 0;
+        if (carry) { /* back to the lead byte: the sequence is checked from its start below */
+            p--;
+            carry = 0;
+            continue;
+        }
+        unsigned angles = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, angle));
+        int first = __builtin_ctz(high);
+        lt += popcount16(angles & ((1u << first) - 1));
+        p += first;
+        int length = sequence_length(p, end);
+        valid = length > 0;
+        ascii = 0;
+        p += length;
     }
-    if (pending) {
-        __m128i sums = _mm_sad_epu8(counts, zero);
-        lt += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
-    }
+    lt += lane_sum(counts);
+    if (carry) p--;
 #endif
     while (valid && p < end) {
         if (*p < 0x80) {

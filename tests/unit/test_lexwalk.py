@@ -172,6 +172,23 @@ def test_scan_utf8_agrees_on_random_and_mutated_bytes() -> None:
         assert generic._native.scan_utf8(noise) == _python_scan(noise)
 
 
+def test_scan_utf8_agrees_on_two_byte_text_across_block_edges() -> None:
+    # Arabic and accented Latin are checked 16 bytes at a time: sequences cut by a block edge, a lead byte
+    # last in a block or in the page, and one bad byte anywhere in such text.
+    import random
+
+    rng = random.Random(11)
+    alphabet = ["<", "p", ">", " ", "ب", "ة", "é", "€", "😀", "\u0600", "\u07ff", "\u0080"]
+    for _ in range(3000):
+        data = bytearray("".join(rng.choice(alphabet) for _ in range(rng.randrange(80))).encode())
+        if data and rng.random() < 0.7:
+            at = min(len(data) - 1, rng.choice([15, 16, 17, 31, 32, 33, rng.randrange(len(data))]))
+            data[at] = rng.choice([0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xD8, 0xDF, 0xE0, 0xED, 0xF4, 0xF5, 0x3C, 0x41])
+        if data and rng.random() < 0.2:
+            del data[rng.randrange(len(data)):]
+        assert generic._native.scan_utf8(bytes(data)) == _python_scan(bytes(data)), bytes(data)
+
+
 @pytest.mark.parametrize("as_bytes", [True, False])
 def test_absurd_nesting_is_refused_before_parsing_from_bytes_or_text(as_bytes: bool) -> None:
     from scraper.errors import ExtractionError
