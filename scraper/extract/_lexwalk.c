@@ -1230,6 +1230,123 @@ static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
     return Py_BuildValue("(in)", valid ? (ascii ? 1 : 2) : 0, lt);
 }
 
+/* What selectolax hands lexbor for a str: text.encode("utf-8", "ignore") (lone surrogates dropped), with the
+ * count of '<' that scan_utf8 gives for bytes, in one pass. ASCII text is its own UTF-8. */
+static PyObject *encode_utf8(PyObject *self, PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "encode_utf8 takes a str");
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), lt = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    if (PyUnicode_IS_ASCII(text)) {
+        PyObject *bytes = PyBytes_FromStringAndSize((const char *)data, length);
+        if (bytes == NULL) return NULL;
+        PyObject *scan = scan_utf8(NULL, bytes);
+        if (scan == NULL) {
+            Py_DECREF(bytes);
+            return NULL;
+        }
+        lt = PyLong_AsSsize_t(PyTuple_GET_ITEM(scan, 1));
+        Py_DECREF(scan);
+        return Py_BuildValue("(Nn)", bytes, lt);
+    }
+    Py_ssize_t size = 0; /* the exact UTF-8 size first (branch-free loops the compiler vectorises): a
+                            * worst-case buffer cut down afterwards cost more */
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *chars = data;
+        for (Py_ssize_t k = 0; k < length; k++) size += 1 + (chars[k] >= 0x80);
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *units = data;
+        Py_ssize_t k = 0;
+#ifdef __SSE2__
+        const __m128i zero = _mm_setzero_si128(), above_ascii = _mm_set1_epi16((short)0xFF80);
+        const __m128i above_two = _mm_set1_epi16((short)0xF800), surrogate = _mm_set1_epi16((short)0xD800);
+        for (; k + 8 <= length; k += 8) { /* per 16-bit lane: 1, +1 past ASCII, +1 past U+07FF, -3 a surrogate */
+            __m128i chars = _mm_loadu_si128((const __m128i *)(units + k)), top = _mm_and_si128(chars, above_two);
+            unsigned ascii_lanes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(_mm_and_si128(chars, above_ascii), zero));
+            if (ascii_lanes == 0xFFFF) {
+                size += 8;
+                continue;
+            }
+            unsigned two_lanes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(top, zero));
+            unsigned surrogate_lanes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(top, surrogate));
+            size += 8 + (16 - popcount16(ascii_lanes)) / 2 + (16 - popcount16(two_lanes)) / 2 -
+                    3 * (popcount16(surrogate_lanes) / 2);
+        }
+#endif
+        for (; k < length; k++) {
+            unsigned c = units[k];
+            size += 1 + (c >= 0x80) + (c >= 0x800) - 3 * ((c - 0xD800u) < 0x800u);
+        }
+    } else {
+        const Py_UCS4 *points = data;
+        for (Py_ssize_t k = 0; k < length; k++) {
+            Py_UCS4 c = points[k];
+            size += c < 0x80 ? 1 : c < 0x800 ? 2 : (c >= 0xD800 && c <= 0xDFFF) ? 0 : c < 0x10000 ? 3 : 4;
+        }
+    }
+    PyObject *bytes = PyBytes_FromStringAndSize(NULL, size);
+    if (bytes == NULL) return NULL;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(bytes), *start = out;
+    Py_ssize_t i = 0;
+#ifdef __SSE2__
+    if (kind == PyUnicode_2BYTE_KIND) { /* runs of 8 ASCII characters packed to 8 bytes at once */
+        const Py_UCS2 *units = data;
+        const __m128i high = _mm_set1_epi16((short)0xFF80), angle = _mm_set1_epi16('<');
+        while (i + 8 <= length) {
+            __m128i chars = _mm_loadu_si128((const __m128i *)(units + i));
+            if (_mm_movemask_epi8(_mm_cmpeq_epi16(_mm_and_si128(chars, high), _mm_setzero_si128())) != 0xFFFF) {
+                Py_UCS4 c = units[i++]; /* the first non-ASCII one of these, alone */
+                if (c < 0x80) {
+                    lt += c == '<';
+                    *out++ = (unsigned char)c;
+                    continue;
+                }
+                if (c < 0x800) {
+                    *out++ = (unsigned char)(0xC0 | c >> 6);
+                } else if (c >= 0xD800 && c <= 0xDFFF) {
+                    continue; /* "ignore": a lone surrogate has no UTF-8 */
+                } else {
+                    *out++ = (unsigned char)(0xE0 | c >> 12);
+                    *out++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+                }
+                *out++ = (unsigned char)(0x80 | (c & 0x3F));
+                continue;
+            }
+            lt += popcount16((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(chars, angle))) / 2;
+            _mm_storel_epi64((__m128i *)out, _mm_packus_epi16(chars, chars));
+            out += 8;
+            i += 8;
+        }
+    }
+#endif
+    for (; i < length; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x80) {
+            lt += c == '<';
+            *out++ = (unsigned char)c;
+        } else if (c < 0x800) {
+            *out++ = (unsigned char)(0xC0 | c >> 6);
+            *out++ = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c >= 0xD800 && c <= 0xDFFF) {
+            continue; /* "ignore": a lone surrogate has no UTF-8 */
+        } else if (c < 0x10000) {
+            *out++ = (unsigned char)(0xE0 | c >> 12);
+            *out++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *out++ = (unsigned char)(0x80 | (c & 0x3F));
+        } else {
+            *out++ = (unsigned char)(0xF0 | c >> 18);
+            *out++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            *out++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *out++ = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    (void)start;
+    return Py_BuildValue("(Nn)", bytes, lt);
+}
+
 /* ---- generic._widgets' scan: the elements inside a container that boilerplate.is_widget has to judge, and
  * what can be judged here. (index, 1, None): a widget (teaser card, <ins>, hidden, aria-hidden, a hiding
  * role); (index, 2, label): up to its class/id label (generic checks it); (index, 3, attrs): has a style
@@ -1881,6 +1998,7 @@ static PyMethodDef methods[] = {
      "head_data(root_id, meta_tag, script_tag, link_tag) -> (meta values, ld_json_texts, canonical_href)"},
     {"json_dicts", json_dicts, METH_O, "json_dicts(data): metadata._walk, every dict of a JSON tree in its order"},
     {"date_candidates", date_candidates, METH_VARARGS, "date_candidates(root_id, budget) -> [(id, content)]"},
+    {"encode_utf8", encode_utf8, METH_O, "encode_utf8(text) -> (text.encode('utf-8', 'ignore'), count of '<')"},
     {"scan_utf8", scan_utf8, METH_O,
      "scan_utf8(data) -> (0 not valid UTF-8 | 1 ASCII | 2 valid UTF-8, count of '<')"},
     {"widget_candidates", widget_candidates, METH_VARARGS,

@@ -38,13 +38,23 @@ def load(**tables: Any) -> ModuleType | None:
 def scanner() -> Any:
     """_lexwalk.scan_utf8 (decode.py's first pass over a page), or None. It reads no lexbor struct, so it
     needs neither configure() nor the walk's self-check; the off switch turns it off too."""
+    return _plain("scan_utf8")
+
+
+def encoder() -> Any:
+    """_lexwalk.encode_utf8 (article.py's str input as the UTF-8 selectolax would make of it, with the '<'
+    count), or None; like scanner()."""
+    return _plain("encode_utf8")
+
+
+def _plain(name: str) -> Any:
     if os.environ.get(OFF_SWITCH) == "1":
         return None
     try:
         from scraper.extract import _lexwalk  # type: ignore[attr-defined]
     except ImportError:  # load() logs it
         return None
-    return _lexwalk.scan_utf8
+    return getattr(_lexwalk, name)
 
 
 def refuse(reason: str) -> None:

@@ -327,3 +327,16 @@ def test_json_dicts_walks_like_metadata_walk() -> None:
         walked = generic._native.json_dicts(data)
         expected = metadata._walk(data)
         assert len(walked) == len(expected) and all(a is b for a, b in zip(walked, expected, strict=True))
+
+
+def test_encode_utf8_is_what_selectolax_feeds_lexbor_for_a_str() -> None:
+    # selectolax encodes a str with errors="ignore" (lone surrogates dropped); the C pass must give the
+    # same bytes, and the '<' count the nesting guard reads.
+    import random
+
+    rng = random.Random(3)
+    alphabet = ["<", "a", " ", "é", "ÿ", "ب", "ة", "€", "\u07ff", "\u0800", "\ud800", "\udfff", "😀", "\uffff"]
+    samples = ["", "<p>plain</p>", "café <b>crème</b>", "<p>أعلنت وزارة الخارجية</p>" * 50, "\ud83d\ude00<"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(70))) for _ in range(3000)]
+    for text in samples:
+        assert generic._native.encode_utf8(text) == (text.encode("utf-8", "ignore"), text.count("<")), repr(text)
