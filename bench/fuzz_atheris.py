@@ -130,8 +130,11 @@ def _target(name: str) -> Callable[[bytes], None]:
         heads = (LexborHTMLParser(data), LexborHTMLParser(data))
         meta, ld = metadata.read_head(heads[1])
         assert meta == metadata.read_meta(heads[0]) and ld == metadata.read_json_ld(heads[0])
-        python_dates = [(a.get("content"), n.text()) for n, a in fields._visible_date_nodes(heads[0])]
-        assert python_dates == [(c, read()) for c, read in fields._date_candidates(heads[1])]
+        def read(sources: fields.DateSources) -> tuple[object, ...]:
+            candidates = [(c, text()) for c, text in sources.candidates]
+            return sources.times, candidates, [t() for t in sources.near_headline]
+
+        assert read(fields._python_date_sources(heads[0])) == read(fields.date_sources(heads[1]))
         assert (generic.extract_paragraphs(LexborHTMLParser(data), native=True)
                 == generic.extract_paragraphs(LexborHTMLParser(data), native=False))
 

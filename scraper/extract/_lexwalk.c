@@ -1106,34 +1106,60 @@ static int date_hits(const lxb_element *element, const lxb_attr **content) {
     return hits;
 }
 
-/* date_candidates(root_id, budget) -> [(node id, content attribute or None)] in document order, root
- * included, until the matches counted reach ``budget`` (fields._visible_date_nodes). */
-static PyObject *date_candidates(PyObject *self, PyObject *args) {
+/* fields.pick_date's sources after the metadata, from one walk of the whole document instead of three:
+ * date_sources(root_id, budget, time_tag, h1_tag) -> ([datetime attribute of each <time>, or None],
+ * the date-looking elements' (id, content attribute or None) until their matches reach ``budget``
+ * (fields._visible_date_nodes), [ids of the element siblings among the 6 nodes after each of the first
+ * 3 <h1>]), all in document order (tree.tags("time"), _visible_date_nodes, _date_near_headline). */
+static PyObject *date_sources(PyObject *self, PyObject *args) {
     PyObject *id;
     Py_ssize_t budget;
-    if (!PyArg_ParseTuple(args, "On", &id, &budget)) return NULL;
+    unsigned long long time_tag, h1_tag;
+    if (!PyArg_ParseTuple(args, "OnKK", &id, &budget, &time_tag, &h1_tag)) return NULL;
     lxb_node *root = node_of(id);
     if (root == NULL) return NULL;
-    PyObject *found = PyList_New(0);
-    if (found == NULL) return NULL;
-    lxb_node *node = root; /* the root too: a selector from the document matches <html> itself */
-    while (node != NULL && budget > 0) {
+    PyObject *times = PyList_New(0), *found = PyList_New(0), *near = PyList_New(0), *result = NULL;
+    int headlines = 0;
+    if (times == NULL || found == NULL || near == NULL) goto done;
+    for (lxb_node *node = root; node != NULL; node = preorder_next(node, root)) {
+        if (node->type != NODE_ELEMENT) continue;
+        PyObject *entry = NULL;
+        if (node->local_name == time_tag) {
+            const lxb_attr *datetime = NULL;
+            for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next)
+                if (attr_name_is(attr_key(attr), "datetime", 8)) datetime = attr;
+            if ((entry = attr_value(datetime)) == NULL || PyList_Append(times, entry) < 0) goto fail;
+            Py_CLEAR(entry);
+        }
+        if (node->local_name == h1_tag && headlines < 3) {
+            headlines++;
+            lxb_node *sibling = node->next;
+            for (int k = 0; k < 6 && sibling != NULL; k++, sibling = sibling->next) {
+                if (sibling->type != NODE_ELEMENT) continue;
+                if ((entry = PyLong_FromVoidPtr(sibling)) == NULL || PyList_Append(near, entry) < 0) goto fail;
+                Py_CLEAR(entry);
+            }
+        }
         const lxb_attr *content;
-        int hits = node->type == NODE_ELEMENT ? date_hits((const lxb_element *)node, &content) : 0;
+        int hits = budget > 0 ? date_hits((const lxb_element *)node, &content) : 0;
         if (hits) {
             PyObject *value = attr_value(content);
-            PyObject *entry = value == NULL ? NULL : Py_BuildValue("(NN)", PyLong_FromVoidPtr(node), value);
-            if (entry == NULL || PyList_Append(found, entry) < 0) {
-                Py_XDECREF(entry);
-                Py_DECREF(found);
-                return NULL;
-            }
-            Py_DECREF(entry);
+            entry = value == NULL ? NULL : Py_BuildValue("(NN)", PyLong_FromVoidPtr(node), value);
+            if (entry == NULL || PyList_Append(found, entry) < 0) goto fail;
+            Py_CLEAR(entry);
             budget -= hits;
         }
-        node = preorder_next(node, root);
+        continue;
+    fail:
+        Py_XDECREF(entry);
+        goto done;
     }
-    return found;
+    result = PyTuple_Pack(3, times, found, near);
+done:
+    Py_XDECREF(times);
+    Py_XDECREF(found);
+    Py_XDECREF(near);
+    return result;
 }
 
 /* ---- bytes.count(b"<") for the nesting guard (article._refuse_absurd_nesting): CPython's count walks a
@@ -1997,7 +2023,8 @@ static PyMethodDef methods[] = {
     {"head_data", head_data, METH_VARARGS,
      "head_data(root_id, meta_tag, script_tag, link_tag) -> (meta values, ld_json_texts, canonical_href)"},
     {"json_dicts", json_dicts, METH_O, "json_dicts(data): metadata._walk, every dict of a JSON tree in its order"},
-    {"date_candidates", date_candidates, METH_VARARGS, "date_candidates(root_id, budget) -> [(id, content)]"},
+    {"date_sources", date_sources, METH_VARARGS,
+     "date_sources(root_id, budget, time_tag, h1_tag) -> (time datetimes, date candidates, ids after each h1)"},
     {"encode_utf8", encode_utf8, METH_O, "encode_utf8(text) -> (text.encode('utf-8', 'ignore'), count of '<')"},
     {"scan_utf8", scan_utf8, METH_O,
      "scan_utf8(data) -> (0 not valid UTF-8 | 1 ASCII | 2 valid UTF-8, count of '<')"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from urllib.parse import urljoin
@@ -36,6 +37,7 @@ _BYLINE_PREFIX = re.compile(r"^(?:by|par|von|بقلم|كتب|كتبت|كتبه|�
 # http(s) URL with no query/fragment markers or whitespace: urljoin returns these as they are.
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^\s?#\[\]]+")
 _MAX_VISIBLE = 40  # date-looking elements tried before giving up
+_TIME_TAG, _H1_TAG = (LexborHTMLParser("").create_node(tag).tag_id for tag in ("time", "h1"))
 _ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 _ARABIC_SCRIPT_LANGS = frozenset({"ar", "fa", "ur", "ps", "ku", "ckb", "sd", "ug"})
 
@@ -130,31 +132,56 @@ def pick_date(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, url: st
         value = meta.values.get(key)
         if value and (found := parse_date(value, now)):
             return found, "opengraph" if ":" in key and key.startswith(("article", "og")) else "meta"
-    for node in tree.tags("time"):  # = css("time[datetime]") as parse_date("") is None; no selector walk
-        if found := parse_date(node.attributes.get("datetime") or "", now):
+    sources = date_sources(tree)
+    for value in sources.times:  # = css("time[datetime]") as parse_date("") is None
+        if found := parse_date(value or "", now):
             return found, "time-tag"
-    for content, read_text in _date_candidates(tree):
+    for content, read_text in sources.candidates:
         text = content or read_text()
         if text and len(text) < 200 and (found := parse_date(text, now)):
             return found, "text"
-    if found := _date_near_headline(tree, now):
-        return found, "text"
+    for read_text in sources.near_headline:  # older templates print it in an unlabelled block after the <h1>
+        text = read_text()
+        if len(text) < 200 and (found := parse_date(text, now)):
+            return found, "text"
     m = _URL_DATE.search(url)
     if m and (found := parse_date(f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}")):
         return found, "url"
     return None, None
 
 
-def _date_candidates(tree: LexborHTMLParser) -> Iterator[tuple[str | None, Callable[[], str]]]:
-    """(content attribute, a reader of the text) of each date-looking element, in order: from one C
-    walk when the extension is in use, else from _visible_date_nodes."""
+@dataclass
+class DateSources:
+    """Where a page may print its date when its metadata does not say, each in document order."""
+
+    times: list[str | None]  # the datetime attribute of each <time>
+    candidates: list[tuple[str | None, Callable[[], str]]]  # date-looking elements: content attribute, text reader
+    near_headline: list[Callable[[], str]]  # element siblings among the 6 nodes after each of the first 3 <h1>
+
+
+def date_sources(tree: LexborHTMLParser) -> DateSources:
+    """From one C walk of the document when the extension is in use, else from selectolax's tags() and
+    _visible_date_nodes (the reference)."""
     native = native_module()
     if native is None or tree.root is None:
-        for node, attrs in _visible_date_nodes(tree):
-            yield attrs.get("content"), node.text
-        return
-    for ident, content in native.date_candidates(tree.root.mem_id, _MAX_VISIBLE):
-        yield content, partial(native.text, ident)
+        return _python_date_sources(tree)
+    times, found, near = native.date_sources(tree.root.mem_id, _MAX_VISIBLE, _TIME_TAG, _H1_TAG)
+    return DateSources(times, [(content, partial(native.text, ident)) for ident, content in found],
+                       [partial(native.text, ident) for ident in near])
+
+
+def _python_date_sources(tree: LexborHTMLParser) -> DateSources:
+    near: list[Callable[[], str]] = []
+    for h1 in tree.tags("h1")[:3]:  # the first <h1> is sometimes the site logo
+        node = h1.next
+        for _ in range(6):
+            if node is None:
+                break
+            if node.is_element_node:
+                near.append(partial(node.text, deep=True))
+            node = node.next
+    return DateSources([node.attributes.get("datetime") for node in tree.tags("time")],
+                       [(attrs.get("content"), node.text) for node, attrs in _visible_date_nodes(tree)], near)
 
 
 def _visible_date_nodes(tree: LexborHTMLParser) -> Iterator[tuple[LexborNode, dict[str, str | None]]]:
@@ -182,21 +209,6 @@ def _visible_date_hits(attrs: dict[str, str | None]) -> int:
     cls, ident = attrs.get("class") or "", attrs.get("id") or ""
     return ((attrs.get("itemprop") == "datePublished") + sum(word in cls for word in _VISIBLE_DATE_CLASS)
             + sum(word in ident for word in _VISIBLE_DATE_ID))
-
-
-def _date_near_headline(tree: LexborHTMLParser, now: datetime | None) -> datetime | None:
-    """Older templates print the date in an unlabelled block right after the <h1>."""
-    for h1 in tree.tags("h1")[:3]:  # the first <h1> is sometimes the site logo
-        node = h1.next
-        for _ in range(6):
-            if node is None:
-                break
-            if node.is_element_node:
-                text = node.text(deep=True)
-                if len(text) < 200 and (found := parse_date(text, now)):
-                    return found
-            node = node.next
-    return None
 
 
 def pick_canonical(meta: MetaTags, url: str) -> tuple[str | None, str | None]:

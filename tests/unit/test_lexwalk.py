@@ -255,6 +255,26 @@ def test_head_data_equals_the_python_reads(path: Path | None) -> None:
         assert native_meta.canonical == "/ar/الخبر"  # the first with rel=canonical in any case and an href
 
 
+def read_date_sources(sources: object) -> tuple[object, ...]:
+    return (sources.times, [(content, read()) for content, read in sources.candidates],  # type: ignore[attr-defined]
+            [read() for read in sources.near_headline])  # type: ignore[attr-defined]
+
+
+def test_date_sources_times_and_headline_neighbours() -> None:
+    from scraper.extract import fields
+
+    html = """<html><body><h1>الشعار</h1><h1>العنوان</h1>نص<!-- c --><div>الخميس ٢٧ نوفمبر</div><p>أ</p><p>ب</p>
+    <p>ج</p><p>د</p><p>ليس بعد السادسة</p><time datetime="2026-11-27T10:00:00+03:00">أمس</time><time>بلا</time>
+    <time datetime="bad" datetime="2026-11-28">x</time><svg><h1>x</h1></svg><h1><h1>٤</h1></h1></body></html>"""
+    tree = LexborHTMLParser(html)
+    native_sources = read_date_sources(fields.date_sources(tree))
+    assert native_sources == read_date_sources(fields._python_date_sources(tree))
+    times, _, near = native_sources
+    assert times == ["2026-11-27T10:00:00+03:00", None, "bad"]  # the parser keeps the first of duplicates
+    # The 6 nodes after each <h1> count text and comments too; the second <h1>'s overlap the first's.
+    assert near[:7] == ["العنوان", "الخميس ٢٧ نوفمبر", "أ", "ب", "الخميس ٢٧ نوفمبر", "أ", "ب"]
+
+
 DATE_PAGE = """<html><head><meta itemprop="datePublished" content="2026-11-27"></head><body>
 <div class="post-meta"><span class="entry-date published" id="time-1">٢٨ نوفمبر ٢٠٢٦</span></div>
 <p class="Timestamp">منذ 3 ساعات</p><div id="update-time" class="DateTime">الجمعة</div>
@@ -269,8 +289,8 @@ def test_date_candidates_equal_the_selector_walk(path: Path | None) -> None:
     html = DATE_PAGE if path is None else gzip.decompress(path.read_bytes())
     tree = LexborHTMLParser(html)
     python = [(attrs.get("content"), node.text()) for node, attrs in fields._visible_date_nodes(tree)]
-    native_list = [(content, read()) for content, read in fields._date_candidates(tree)]
-    assert native_list == python
+    assert read_date_sources(fields.date_sources(tree)) == read_date_sources(fields._python_date_sources(tree))
+    assert [(content, read()) for content, read in fields.date_sources(tree).candidates] == python
     if path is None:  # 10 matches in the first five; the budget of 40 ends the run of <i>s (3 each) after 10
         assert python[:3] == [("2026-11-27", ""), (None, "٢٨ نوفمبر ٢٠٢٦"), (None, "منذ 3 ساعات")]
         assert "لا يطابق" not in [text for _, text in python] and len(python) == 5 + 10
@@ -297,7 +317,7 @@ def test_date_candidates_include_the_html_element(html: str | bytes) -> None:
     tree = LexborHTMLParser(html)
     python = [(attrs.get("content"), node.text()) for node, attrs in fields._visible_date_nodes(tree)]
     assert len(python) == 2  # <html> and the date element inside it
-    assert [(content, read()) for content, read in fields._date_candidates(tree)] == python
+    assert [(content, read()) for content, read in fields.date_sources(tree).candidates] == python
 
 
 def test_json_dicts_walks_like_metadata_walk() -> None:
