@@ -71,9 +71,9 @@ NOTES = """
   page plus the scan cost what the full parse did; in C it would need the tokenizer's own rules for where
   a script ends), one CSS query for the junk tags or the text blocks (lexbor's selector engine is slower
   than the walk), malloc tuning (no change), profile-guided optimisation of lexbor (gcc 12 with LTO: parse
-  309 us against 249 without it), a pre-filter in C before the boilerplate-line regex (~5 us a page, not
-  worth a second copy of its rules). Pausing the garbage collector is not a gain to claim: no collection
-  runs inside our calls here (checked with gc.callbacks over the 181 pages).
+  309 us against 249 without it). Not done: a pre-filter in C before the boilerplate-line regex (its ~14
+  calls a page cost ~6 us; a second copy of its rules is not worth that). Pausing the garbage collector is
+  no gain to claim: no collection runs inside our calls here (checked with gc.callbacks over 181 pages).
 * Hijri: `scraper/extract/hijri.py` converts with the Umm al-Qura calendar (hijridate's tables, 1343-1500 AH)
   since 2026-11-29, and with the tabular calendar (civil epoch) outside them; the line above says how far the
   tabular one is from Umm al-Qura, which is why it is only the fallback now (it was the converter before:
