@@ -318,22 +318,23 @@ static void arrays_free(arrays *a) {
     PyMem_Free(a->kind);
 }
 
-#define GROW(field) \
+/* Grows one array field of a struct of parallel arrays to ``capacity`` entries; returns -1 on failure. */
+#define GROW(owner, field) \
     do { \
-        void *grown = PyMem_Realloc(a->field, capacity * sizeof(*a->field)); \
+        void *grown = PyMem_Realloc((owner)->field, capacity * sizeof(*(owner)->field)); \
         if (grown == NULL) return -1; \
-        a->field = grown; \
+        (owner)->field = grown; \
     } while (0)
 
 static int arrays_grow(arrays *a) {
     Py_ssize_t capacity = a->capacity ? a->capacity * 2 : 1024;
-    GROW(nodes);
-    GROW(tags);
-    GROW(parents);
-    GROW(ends);
-    GROW(links);
-    GROW(below);
-    GROW(kind);
+    GROW(a, nodes);
+    GROW(a, tags);
+    GROW(a, parents);
+    GROW(a, ends);
+    GROW(a, links);
+    GROW(a, below);
+    GROW(a, kind);
     a->capacity = capacity;
     return 0;
 }
@@ -1520,23 +1521,16 @@ static void units_free(units_t *u) {
     PyMem_Free(u->own);
 }
 
-#define UGROW(field) \
-    do { \
-        void *grown = PyMem_Realloc(u->field, capacity * sizeof(*u->field)); \
-        if (grown == NULL) return -1; \
-        u->field = grown; \
-    } while (0)
-
 static int units_grow(units_t *u) {
     Py_ssize_t capacity = u->capacity ? u->capacity * 2 : 256;
-    UGROW(index);
-    UGROW(length);
-    UGROW(link_length);
-    UGROW(commas);
-    UGROW(weight);
-    UGROW(text);
-    UGROW(line);
-    UGROW(own);
+    GROW(u, index);
+    GROW(u, length);
+    GROW(u, link_length);
+    GROW(u, commas);
+    GROW(u, weight);
+    GROW(u, text);
+    GROW(u, line);
+    GROW(u, own);
     u->capacity = capacity;
     return 0;
 }
