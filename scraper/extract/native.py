@@ -16,6 +16,10 @@ from scraper.logs import log_event
 OFF_SWITCH = "SCRAPER_PURE_PYTHON_EXTRACT"
 # What _lexwalk.attrs reads: the attributes boilerplate.is_widget and generic._class_weight look at.
 ATTRIBUTES = frozenset({"class", "id", "style", "role", "hidden", "aria-hidden"})
+# What the Python side calls: a build that lacks one is refused as a whole.
+FUNCTIONS = ("configure", "configure_rules", "walk", "paragraphs", "text", "text_with_breaks", "stripped_len",
+             "direct_text", "own_text", "attrs", "vote", "widget_candidates", "head_data", "json_dicts",
+             "date_sources", "scan_utf8", "encode_utf8")
 
 
 def load(**tables: Any) -> ModuleType | None:
@@ -26,6 +30,10 @@ def load(**tables: Any) -> ModuleType | None:
         from scraper.extract import _lexwalk  # type: ignore[attr-defined]
     except ImportError as exc:  # installed without a C compiler
         log_event("extract.native_missing", level=logging.WARNING, error=str(exc))
+        return None
+    missing = sorted(name for name in FUNCTIONS if not hasattr(_lexwalk, name))
+    if missing:  # a build left over from an older checkout (pip keeps the old file when a rebuild fails)
+        log_event("extract.native_refused", level=logging.WARNING, error=f"stale build, lacks {', '.join(missing)}")
         return None
     try:
         _lexwalk.configure(**tables)
@@ -54,7 +62,7 @@ def _plain(name: str) -> Any:
         from scraper.extract import _lexwalk  # type: ignore[attr-defined]
     except ImportError:  # load() logs it
         return None
-    return getattr(_lexwalk, name)
+    return getattr(_lexwalk, name, None)
 
 
 def refuse(reason: str) -> None:

@@ -119,6 +119,18 @@ def test_a_wrong_configuration_fails_the_self_check() -> None:
     assert generic._self_check(generic._native) is generic._native
 
 
+def test_a_stale_build_lacking_a_function_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    # pip leaves the old .so in place when rebuilding the extension fails: a call to a function it lacks
+    # would then fail on every page instead of falling back to the Python steps.
+    monkeypatch.setattr(native, "FUNCTIONS", (*native.FUNCTIONS, "a_function_added_later"))
+    with caplog.at_level("WARNING"):
+        assert native.load(**generic._NATIVE_TABLES) is None
+    refusals = [r for r in caplog.records if r.getMessage() == "extract.native_refused"]
+    assert refusals and "a_function_added_later" in refusals[-1].fields["error"]  # type: ignore[attr-defined]
+    assert all(hasattr(generic._native, name) for name in native.FUNCTIONS[:-1])
+
+
 def test_out_of_range_tables_are_refused() -> None:
     assert native.load(**{**generic._NATIVE_TABLES, "junk": {10_000}}) is None
     generic._native = native.load(**generic._NATIVE_TABLES)
