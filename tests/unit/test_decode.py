@@ -311,3 +311,21 @@ def test_mojibake_hint_read_from_utf8_bytes(body: bytes, text: str, fix: str | N
     assert (page.text, page.encoding, page.fix) == (text, "utf-8", fix)
     assert page.utf8 == (None if fix else body)
     assert decode_for_parse(body)[0] == (text if fix else body)
+
+
+@pytest.mark.parametrize("body", [
+    b"", ASCII_PAGE, ARABIC.encode("utf-8"), b"\xef\xbb\xbf" + ARABIC.encode("utf-8"), MOJIBAKE,
+    ARABIC.encode("cp1256"), ASCII_PAGE.decode().encode("utf-16-le"), ARABIC.encode("utf-8") + b"\xff",
+])
+def test_decoding_without_the_extension_gives_the_same(body: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without the C scan (no compiler, or SCRAPER_PURE_PYTHON_EXTRACT=1) the strict decoder decides instead.
+    from scraper.extract import article, decode
+
+    with_scan = (decode_page(body), decode_for_parse(body)[0], extract_article(body, "https://e.com/a").body
+                 if body else None)
+    monkeypatch.setattr(decode, "_scan_utf8", None)
+    monkeypatch.setattr(article, "_scan_utf8", None)
+    monkeypatch.setattr(article, "_encode_utf8", None)
+    assert not body or decode_for_parse(body)[1] is None  # no count without the scan (an empty body: 0)
+    assert (decode_page(body), decode_for_parse(body)[0], extract_article(body, "https://e.com/a").body
+            if body else None) == with_scan
