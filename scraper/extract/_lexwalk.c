@@ -1370,7 +1370,11 @@ static PyObject *encode_utf8(PyObject *self, PyObject *text) {
             *out++ = (unsigned char)(0x80 | (c & 0x3F));
         }
     }
-    (void)start;
+    if (out - start != size) { /* the two passes disagree: a bug here, never a page's fault */
+        Py_DECREF(bytes);
+        PyErr_SetString(PyExc_SystemError, "encode_utf8: size pass and encoding pass disagree");
+        return NULL;
+    }
     return Py_BuildValue("(Nn)", bytes, lt);
 }
 
