@@ -50,7 +50,7 @@ NOTES = """
   cache (class-name weights) is primed. Before 2026-11-29 there was no warm-up, and trafilatura's first call
   was the median of the 3 Arabic pages: the "55-80x" Arabic ratio reported then was that artefact.
 * Interleaving costs us more than it costs trafilatura: each of our calls starts with caches that 14 ms
-  of trafilatura just evicted. Ours alone, warm, English median: ~0.47 ms; single shot here: ~0.75 ms. The
+  of trafilatura just evicted. Ours alone, warm, English median: ~0.5 ms; single shot here: ~0.75 ms. The
   cold part is mostly fixed per page: a lexbor document allocates ~1 MB even when empty (8.6 us warm,
   37 us after a trafilatura call), so small pages pay most (CNN Arabic, 29 kB: 0.29 ms warm, 0.6-0.8 ms
   single shot).
