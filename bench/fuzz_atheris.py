@@ -135,6 +135,10 @@ def _target(name: str) -> Callable[[bytes], None]:
             return sources.times, candidates, [t() for t in sources.near_headline]
 
         assert read(fields._python_date_sources(heads[0])) == read(fields.date_sources(heads[1]))
+        author = heads[0].css_first(fields._AUTHOR_SELECTOR)
+        expected = None if author is None else (author.attributes.get("content"), author.text())
+        found = generic._native.author_element(heads[1].root.mem_id)  # False: left to css_first
+        assert found is False or found == expected
         assert (generic.extract_paragraphs(LexborHTMLParser(data), native=True)
                 == generic.extract_paragraphs(LexborHTMLParser(data), native=False))
 

@@ -1039,6 +1039,84 @@ done:
     return result;
 }
 
+/* ---- fields.pick_author's last resort, css_first("[itemprop=author], [rel=author], .byline, .author"),
+ * without lexbor's selector engine. lexbor compares itemprop exactly; rel ASCII-case-blind on HTML
+ * elements (HTML's list of such attributes) but exactly elsewhere; class tokens exactly, or case-blind in
+ * a quirks-mode document. Those last cases depend on what this walk cannot see (namespace, quirks mode):
+ * an element that matches only case-blind makes the answer undecided, and the caller asks css_first. */
+static int ascii_equal_fold(const unsigned char *a, const char *b, size_t length) {
+    for (size_t k = 0; k < length; k++) {
+        unsigned char c = a[k];
+        if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)b[k]) return 0;
+    }
+    return 1;
+}
+
+/* 2: exactly this word; 1: only ASCII-case-blind; 0: not it. */
+static int word_match(const unsigned char *data, size_t length, const char *word) {
+    size_t size = strlen(word);
+    if (length != size) return 0;
+    return memcmp(data, word, size) == 0 ? 2 : ascii_equal_fold(data, word, size);
+}
+
+static int class_token_match(const lexbor_str *value, const char *word) { /* best word_match of any token */
+    int best = 0;
+    size_t start = 0;
+    for (size_t k = 0; k <= value->length; k++) {
+        unsigned char c = k < value->length ? value->data[k] : ' ';
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r') { /* lexbor's whitespace */
+            int found = word_match(value->data + start, k - start, word);
+            if (found > best) best = found;
+            start = k + 1;
+        }
+    }
+    return best;
+}
+
+/* 2: the element matches the selector list; 1: it may, depending on namespace or quirks mode; 0: no. */
+static int author_match(const lxb_element *element) {
+    int best = 0;
+    for (const lxb_attr *attr = element->first_attr; attr != NULL; attr = attr->next) {
+        uintptr_t id = attr_key(attr);
+        const lexbor_str *value = value_of(attr);
+        if (value == NULL) continue;
+        int found = 0;
+        if (id == ATTR_REL) found = word_match(value->data, value->length, "author");
+        else if (id == ATTR_CLASS) {
+            found = class_token_match(value, "byline");
+            int other = class_token_match(value, "author");
+            if (other > found) found = other;
+        } else if (attr_name_is(id, "itemprop", 8)) {
+            found = word_match(value->data, value->length, "author") == 2 ? 2 : 0;
+        }
+        if (found > best) best = found;
+    }
+    return best;
+}
+
+/* author_element(root_id) -> None (no element matches), (content attribute or None, text) of the first
+ * that does, in document order from root itself, or False when the first possible match is undecided. */
+static PyObject *author_element(PyObject *self, PyObject *arg) {
+    lxb_node *root = node_of(arg);
+    if (root == NULL) return NULL;
+    for (lxb_node *node = root; node != NULL; node = preorder_next(node, root)) {
+        if (node->type != NODE_ELEMENT) continue;
+        int match = author_match((const lxb_element *)node);
+        if (match == 1) Py_RETURN_FALSE;
+        if (match == 0) continue;
+        const lxb_attr *content = NULL;
+        for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next)
+            if (attr_key(attr) == ATTR_CONTENT) content = attr;
+        PyObject *value = attr_value(content), *text = value == NULL ? NULL : subtree_text(node, 0);
+        if (text == NULL) {
+            Py_XDECREF(value);
+            return NULL;
+        }
+        return Py_BuildValue("(NN)", value, text);
+    }
+    Py_RETURN_NONE;
+}
+
 /* metadata._walk: every dict in a decoded JSON-LD tree, parents before children, in the same order (a stack:
  * a dict's container values are pushed in order, a list's in reverse). */
 static PyObject *json_dicts(PyObject *self, PyObject *data) {
@@ -2020,6 +2098,8 @@ static PyMethodDef methods[] = {
     {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
     {"head_data", head_data, METH_VARARGS,
      "head_data(root_id, meta_tag, script_tag, link_tag) -> (meta values, ld_json_texts, canonical_href)"},
+    {"author_element", author_element, METH_O,
+     "author_element(root_id) -> None | (content, text) | False: fields' author selector, False when undecided"},
     {"json_dicts", json_dicts, METH_O, "json_dicts(data): metadata._walk, every dict of a JSON tree in its order"},
     {"date_sources", date_sources, METH_VARARGS,
      "date_sources(root_id, budget, time_tag, h1_tag) -> (time datetimes, date candidates, ids after each h1)"},

@@ -37,6 +37,9 @@ _BYLINE_PREFIX = re.compile(r"^(?:by|par|von|بقلم|كتب|كتبت|كتبه|�
 # http(s) URL with no query/fragment markers or whitespace: urljoin returns these as they are.
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^\s?#\[\]]+")
 _MAX_VISIBLE = 40  # date-looking elements tried before giving up
+# No "[itemprop=author] [itemprop=name]" first: css_first answers in document order, where its
+# [itemprop=author] ancestor always comes first, so it never won and only cost a descendant match.
+_AUTHOR_SELECTOR = "[itemprop=author], [rel=author], .byline, .author"
 _TIME_TAG, _H1_TAG = (LexborHTMLParser("").create_node(tag).tag_id for tag in ("time", "h1"))
 _ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 _ARABIC_SCRIPT_LANGS = frozenset({"ar", "fa", "ur", "ps", "ku", "ckb", "sd", "ug"})
@@ -110,14 +113,25 @@ def pick_author(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags) -> tu
         value = meta.values.get(key, "")
         if value and not value.startswith(("http://", "https://", "@")):
             return clean_author(value), "meta"
-    # No "[itemprop=author] [itemprop=name]" first: css_first answers in document order, where its
-    # [itemprop=author] ancestor always comes first, so it never won and only cost a descendant match.
-    node = tree.css_first("[itemprop=author], [rel=author], .byline, .author")
-    if node is not None:
-        text = node.attributes.get("content") or " ".join(node.text().split())
+    found = _author_element(tree)
+    if found is not None:
+        content, text = found
+        text = content or " ".join(text.split())
         if 2 < len(text) < 80 and "http" not in text:
             return clean_author(text), "generic"
     return None, None
+
+
+def _author_element(tree: LexborHTMLParser) -> tuple[str | None, str] | None:
+    """(content attribute, text) of the first element _AUTHOR_SELECTOR matches: from a C walk (which leaves
+    a case-blind-only match to lexbor: namespace and quirks mode decide those), else by the selector."""
+    native = native_module()
+    if native is not None and tree.root is not None:
+        found = native.author_element(tree.root.mem_id)
+        if found is not False:
+            return found  # type: ignore[no-any-return]
+    node = tree.css_first(_AUTHOR_SELECTOR)
+    return None if node is None else (node.attributes.get("content"), node.text())
 
 
 def clean_author(value: str) -> str:

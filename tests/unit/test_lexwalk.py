@@ -372,3 +372,39 @@ def test_encode_utf8_is_what_selectolax_feeds_lexbor_for_a_str() -> None:
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(70))) for _ in range(3000)]
     for text in samples:
         assert generic._native.encode_utf8(text) == (text.encode("utf-8", "ignore"), text.count("<")), repr(text)
+
+
+AUTHOR_PAGES = [
+    '<!DOCTYPE html><body><p class="Byline">بقلم سارة</p><span class="byline">بقلم محمد</span></body>',
+    '<body><p class="Byline">بقلم سارة</p><span class="byline">بقلم محمد</span></body>',  # quirks: case-blind
+    '<!DOCTYPE html><body><a rel="AUTHOR" href="/a">سارة</a><svg><a rel="AUTHOR">x</a></svg></body>',
+    '<!DOCTYPE html><body><svg><a rel="Author">x</a></svg><a rel="author">سارة</a></body>',
+    '<!DOCTYPE html><body><span itemprop="Author">لا</span><div class="author-box x">لا</div>'
+    '<meta itemprop="author" content="محمد علي"><b class="x\tauthor">ب</b></body>',
+    '<!DOCTYPE html><html class="author"><body><p>نص</p></body></html>',
+    '<!DOCTYPE html><body><p>لا كاتب هنا</p></body>',
+]
+
+
+@pytest.mark.parametrize("html", [*AUTHOR_PAGES, *PAGES], ids=lambda h: h.name if isinstance(h, Path) else h[:40])
+def test_author_element_is_the_selectors_first_match(html: str | Path) -> None:
+    from scraper.extract import fields
+
+    if isinstance(html, Path):
+        html = gzip.decompress(html.read_bytes()).decode("utf-8", "replace")
+    tree = LexborHTMLParser(html)
+    node = tree.css_first(fields._AUTHOR_SELECTOR)
+    expected = None if node is None else (node.attributes.get("content"), node.text())
+    found = generic._native.author_element(tree.root.mem_id)
+    assert found is False or found == expected  # False: a case-blind-only match, left to css_first
+    assert fields._author_element(tree) == expected
+
+
+def test_author_element_decides_exact_matches_itself() -> None:
+    trees = [LexborHTMLParser(html) for html in AUTHOR_PAGES]  # held: the C walk reads them by address
+    found = [generic._native.author_element(tree.root.mem_id) for tree in trees]
+    # A case-blind-only match first ("Byline", rel="AUTHOR"/"Author", in or out of svg) is left undecided.
+    assert found[:4] == [False, False, False, False]
+    assert found[4] == ("محمد علي", "") and found[5] == (None, "نص") and found[6] is None
+    pages = [LexborHTMLParser(gzip.decompress(path.read_bytes())) for path in PAGES]  # held, as above
+    assert all(generic._native.author_element(page.root.mem_id) is not False for page in pages)  # the C path
