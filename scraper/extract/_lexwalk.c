@@ -1117,6 +1117,19 @@ static PyObject *author_element(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* first_element(root_id, tag_id) -> id or None: css_first("<tag>") from the document, i.e. the first element in
+ * document order, root included, with that tag in any namespace (lexbor's type selector compares tag ids). */
+static PyObject *first_element(PyObject *self, PyObject *args) {
+    PyObject *id;
+    unsigned long long tag;
+    if (!PyArg_ParseTuple(args, "OK", &id, &tag)) return NULL;
+    lxb_node *root = node_of(id);
+    if (root == NULL) return NULL;
+    for (lxb_node *node = root; node != NULL; node = preorder_next(node, root))
+        if (node->type == NODE_ELEMENT && node->local_name == tag) return PyLong_FromVoidPtr(node);
+    Py_RETURN_NONE;
+}
+
 /* metadata._walk: every dict in a decoded JSON-LD tree, parents before children, in the same order (a stack:
  * a dict's container values are pushed in order, a list's in reverse). */
 static PyObject *json_dicts(PyObject *self, PyObject *data) {
@@ -2098,6 +2111,7 @@ static PyMethodDef methods[] = {
     {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
     {"head_data", head_data, METH_VARARGS,
      "head_data(root_id, meta_tag, script_tag, link_tag) -> (meta values, ld_json_texts, canonical_href)"},
+    {"first_element", first_element, METH_VARARGS, "first_element(root_id, tag_id) -> id or None: css_first(tag)"},
     {"author_element", author_element, METH_O,
      "author_element(root_id) -> None | (content, text) | False: fields' author selector, False when undecided"},
     {"json_dicts", json_dicts, METH_O, "json_dicts(data): metadata._walk, every dict of a JSON tree in its order"},

@@ -40,7 +40,7 @@ _MAX_VISIBLE = 40  # date-looking elements tried before giving up
 # No "[itemprop=author] [itemprop=name]" first: css_first answers in document order, where its
 # [itemprop=author] ancestor always comes first, so it never won and only cost a descendant match.
 _AUTHOR_SELECTOR = "[itemprop=author], [rel=author], .byline, .author"
-_TIME_TAG, _H1_TAG = (LexborHTMLParser("").create_node(tag).tag_id for tag in ("time", "h1"))
+_TIME_TAG, _H1_TAG, _TITLE_TAG = (LexborHTMLParser("").create_node(tag).tag_id for tag in ("time", "h1", "title"))
 _ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 _ARABIC_SCRIPT_LANGS = frozenset({"ar", "fa", "ur", "ps", "ku", "ckb", "sd", "ug"})
 
@@ -56,8 +56,7 @@ def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, site_n
         (None, "title-tag"),
     ):
         if method == "title-tag":
-            title_tag = tree.css_first("title")
-            value = title_tag.text() if title_tag is not None else None
+            value = _first_text(tree, "title", _TITLE_TAG)
         value = " ".join((value or "").split())
         if not value:
             continue
@@ -72,8 +71,19 @@ def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, site_n
 
 
 def _h1_text(tree: LexborHTMLParser) -> str:
-    h1 = tree.css_first("h1")
-    return " ".join(h1.text().split()) if h1 is not None else ""
+    text = _first_text(tree, "h1", _H1_TAG)
+    return " ".join(text.split()) if text is not None else ""
+
+
+def _first_text(tree: LexborHTMLParser, tag: str, tag_id: int) -> str | None:
+    """css_first(tag).text(), or None: from a C walk when the extension is in use (a CSS query parses its
+    selector and runs lexbor's matcher over the tree, ~10 us)."""
+    native = native_module()
+    if native is not None and tree.root is not None:
+        ident = native.first_element(tree.root.mem_id, tag_id)
+        return None if ident is None else native.text(ident)  # type: ignore[no-any-return]
+    node = tree.css_first(tag)
+    return node.text() if node is not None else None
 
 
 def clean_title(title: str, site_names: set[str], h1_text: str = "") -> str:

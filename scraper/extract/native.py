@@ -19,7 +19,7 @@ ATTRIBUTES = frozenset({"class", "id", "style", "role", "hidden", "aria-hidden"}
 # What the Python side calls: a build that lacks one is refused as a whole.
 FUNCTIONS = ("configure", "configure_rules", "walk", "paragraphs", "text", "text_with_breaks", "stripped_len",
              "direct_text", "own_text", "attrs", "vote", "widget_candidates", "head_data", "json_dicts",
-             "date_sources", "author_element", "scan_utf8", "encode_utf8")
+             "date_sources", "author_element", "first_element", "scan_utf8", "encode_utf8")
 
 
 def load(**tables: Any) -> ModuleType | None:

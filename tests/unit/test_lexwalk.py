@@ -408,3 +408,20 @@ def test_author_element_decides_exact_matches_itself() -> None:
     assert found[4] == ("محمد علي", "") and found[5] == (None, "نص") and found[6] is None
     pages = [LexborHTMLParser(gzip.decompress(path.read_bytes())) for path in PAGES]  # held, as above
     assert all(generic._native.author_element(page.root.mem_id) is not False for page in pages)  # the C path
+
+
+@pytest.mark.parametrize("html", [
+    "<html><body><svg><title>شعار</title></svg><h1>العنوان</h1></body></html>",  # no <title> in <head>
+    "<html><head><title>الخبر - الموقع</title></head><body><svg><h1>x</h1></svg></body></html>",
+    "<p>بلا عنوان</p>", *PAGES,
+], ids=lambda h: h.name if isinstance(h, Path) else h[:30])
+def test_first_element_is_css_first_of_a_tag(html: str | Path) -> None:
+    from scraper.extract import fields
+
+    if isinstance(html, Path):
+        html = gzip.decompress(html.read_bytes()).decode("utf-8", "replace")
+    tree = LexborHTMLParser(html)
+    for tag, tag_id in (("title", fields._TITLE_TAG), ("h1", fields._H1_TAG)):
+        node = tree.css_first(tag)
+        ident = generic._native.first_element(tree.root.mem_id, tag_id)
+        assert (None if ident is None else generic._native.text(ident)) == (None if node is None else node.text())
