@@ -110,7 +110,7 @@ def _is_site(part: str, names: set[str]) -> bool:
 
 
 def site_names(meta: MetaTags, ld: JsonLdArticle, url: str) -> set[str]:
-    host = re.sub(r"^www\.", "", url.split("/")[2]) if url.count("/") >= 2 else ""
+    host = url.split("/")[2].removeprefix("www.") if url.count("/") >= 2 else ""
     keys = ("og:site_name", "application-name", "twitter:site", "author", "apple-mobile-web-app-title")
     names = {meta.values.get(k, "").lstrip("@") for k in keys} | {ld.publisher or "", host}
     return {n for n in names if n and not n.startswith("http")}
