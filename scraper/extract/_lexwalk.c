@@ -782,8 +782,18 @@ static PyObject *attrs(PyObject *self, PyObject *arg) {
 /* ---- generic._best_containers' voting: each unit gives its parent, grandparent and great-grandparent
  * its weight times 1, 0.5, 0.25; the result is {container: score * (1 - link share) ** 2} in the
  * order of first votes (ties go to the first voted), the same floating-point steps as the Python. */
+/* The arrays generic.py passes hold exact ints and floats: anything else is refused before it is converted,
+ * since a subclass's __index__ or __float__ could run Python code that shrinks the lists being read. */
+static int exact_number(PyObject *item, int floats) {
+    if (PyLong_CheckExact(item) || (floats && PyFloat_CheckExact(item))) return 0;
+    PyErr_SetString(PyExc_TypeError, "_lexwalk arrays hold exact ints (and floats for weights)");
+    return -1;
+}
+
 static int read_ssize(PyObject *list, Py_ssize_t i, Py_ssize_t *out) {
-    *out = PyLong_AsSsize_t(PyList_GET_ITEM(list, i));
+    PyObject *item = PyList_GET_ITEM(list, i);
+    if (exact_number(item, 0) < 0) return -1;
+    *out = PyLong_AsSsize_t(item);
     return *out == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
@@ -808,8 +818,10 @@ static Py_ssize_t vote_core(const Py_ssize_t *up, Py_ssize_t count, const units_
     Py_ssize_t *text_lens = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
     Py_ssize_t *link_lens = PyMem_Calloc(count + 1, sizeof(Py_ssize_t));
     double *scores = PyMem_Calloc(count + 1, sizeof(double));
+    unsigned char *has_vote = PyMem_Calloc(count + 1, 1); /* not text_lens == 0: a length of 0 from a caller
+                                                             would list an element twice and overrun voted */
     Py_ssize_t voted_count = 0, kept = 0;
-    if (!text_lens || !link_lens || !scores) {
+    if (!text_lens || !link_lens || !scores || !has_vote) {
         PyErr_NoMemory();
         kept = -1;
         goto done;
@@ -819,7 +831,10 @@ static Py_ssize_t vote_core(const Py_ssize_t *up, Py_ssize_t count, const units_
         for (int level = 0; level < 3; level++) {
             ancestor = up[ancestor];
             if (ancestor < 0) break;
-            if (!text_lens[ancestor]) voted[voted_count++] = ancestor;
+            if (!has_vote[ancestor]) {
+                has_vote[ancestor] = 1;
+                voted[voted_count++] = ancestor;
+            }
             scores[ancestor] += units->weight[u] * levels[level];
             text_lens[ancestor] += units->length[u];
             link_lens[ancestor] += units->link_length[u];
@@ -836,6 +851,7 @@ done:
     PyMem_Free(text_lens);
     PyMem_Free(link_lens);
     PyMem_Free(scores);
+    PyMem_Free(has_vote);
     return kept;
 }
 
@@ -871,6 +887,7 @@ static PyObject *vote(PyObject *self, PyObject *args) {
         if (read_ssize(index, u, &units.index[u]) < 0 || read_ssize(lengths, u, &units.length[u]) < 0 ||
             read_ssize(link_lengths, u, &units.link_length[u]) < 0)
             goto done;
+        if (exact_number(PyList_GET_ITEM(weights, u), 1) < 0) goto done;
         units.weight[u] = PyFloat_AsDouble(PyList_GET_ITEM(weights, u));
         if (units.weight[u] == -1.0 && PyErr_Occurred()) goto done;
         if (units.index[u] < 0 || units.index[u] >= count) {
@@ -1536,6 +1553,7 @@ static PyObject *widget_candidates(PyObject *self, PyObject *args) {
     }
     if ((out = PyList_New(0)) == NULL) return NULL;
     for (Py_ssize_t i = container + 1; i < end; i++) {
+        if (exact_number(PyList_GET_ITEM(tags, i), 0) < 0 || exact_number(PyList_GET_ITEM(below, i), 0) < 0) goto fail;
         uintptr_t tag = (uintptr_t)PyLong_AsSize_t(PyList_GET_ITEM(tags, i));
         long bits = PyLong_AsLong(PyList_GET_ITEM(below, i));
         if (PyErr_Occurred()) goto fail;

@@ -425,3 +425,22 @@ def test_first_element_is_css_first_of_a_tag(html: str | Path) -> None:
         node = tree.css_first(tag)
         ident = generic._native.first_element(tree.root.mem_id, tag_id)
         assert (None if ident is None else generic._native.text(ident)) == (None if node is None else node.text())
+
+
+def test_vote_takes_zero_lengths_and_refuses_non_numbers() -> None:
+    # Found by review: "first vote" was "no text length yet", so units of length 0 listed an element again
+    # and again past the end of the C array. _vote (Python) is the reference for such input too.
+    parents, index = [-1, 0, 1, 2], [3, 3, 2, 3]
+    weights, lengths, links = [1.0, 2.0, 0.5, 1.0], [0, 0, 5, -1], [0, 0, 1, 0]
+    assert generic._native.vote(parents, index, weights, lengths, links) == generic._vote(
+        parents, index, weights, lengths, links)
+
+    class Sneaky(float):
+        def __float__(self) -> float:
+            index.clear()
+            return 1.0
+
+    with pytest.raises(TypeError):
+        generic._native.vote(parents, index, [Sneaky(1.0), 2.0, 0.5, 1.0], lengths, links)
+    with pytest.raises(TypeError):
+        generic._native.vote([-1, 0, True, 2], [3], [1.0], [5], [0])  # bool is an int subclass
