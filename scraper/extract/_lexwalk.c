@@ -960,7 +960,7 @@ static PyObject *stripped_value(const lexbor_str *value) {
     return PyUnicode_DecodeUTF8((const char *)first, last - first, "strict");
 }
 
-/* metadata._meta_tags' key: value.strip().lower(). */
+/* metadata.read_meta's key: value.strip().lower(). */
 static PyObject *meta_key(const lexbor_str *value) {
     PyObject *stripped = stripped_value(value);
     if (stripped == NULL || !PyUnicode_IS_ASCII(stripped)) {
@@ -981,7 +981,7 @@ static PyObject *meta_key(const lexbor_str *value) {
     return out;
 }
 
-/* metadata._meta_tags for one <meta>: its stripped content under its property, name and itemprop keys
+/* metadata.read_meta for one <meta>: its stripped content under its property, name and itemprop keys
  * (node.attributes.get() of each: the last duplicate attribute wins), unless a key is already there. */
 static int add_meta(PyObject *values, lxb_node *node) {
     const lxb_attr *found[4] = {NULL, NULL, NULL, NULL};
@@ -1019,8 +1019,8 @@ static int is_ld_json(lxb_node *node) {
     return value != NULL && value->length == sizeof wanted - 1 && memcmp(value->data, wanted, sizeof wanted - 1) == 0;
 }
 
-/* head_data(root_id, meta_tag, script_tag, link_tag) -> (MetaTags.values as metadata._meta_tags makes it, [ld+json text],
- * the first canonical link's href or None), in document order over the descendants of root, as
+/* head_data(root_id, meta_tag, script_tag, link_tag) -> (MetaTags.values as metadata.read_meta makes them,
+ * [ld+json text], the first canonical link's href or None), in document order over the descendants of root, as
  * tree.tags("meta") / tree.tags("script") / css_first("link[rel=canonical][href]") find them. */
 static PyObject *head_data(PyObject *self, PyObject *args) {
     PyObject *id;

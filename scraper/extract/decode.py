@@ -91,11 +91,6 @@ class DecodedPage:
             self._text = self.utf8.decode()  # type: ignore[union-attr]  # __init__ has one or the other
         return self._text
 
-    @property
-    def source(self) -> str | bytes:
-        """What an HTML parser should take: the bytes when they are the text's plain UTF-8, else the text."""
-        return self.utf8 if self.utf8 is not None else self.text
-
     def _key(self) -> tuple[str, str, str | None, bool, str | None]:
         return self.text, self.encoding, self.fix, self.clean, self.refused
 
@@ -123,8 +118,8 @@ def decode_page(body: bytes, content_type: str | None = None, fix: str | None = 
 
 
 def decode_for_parse(body: bytes, content_type: str | None = None) -> tuple[str | bytes, int | None]:
-    """What an HTML parser should take for these bytes (DecodedPage.source: ``body`` itself, without a BOM,
-    when it is the page's plain UTF-8, else the decoded text), and the count of '<' in it when the first
+    """What an HTML parser should take for these bytes (``body`` itself, without a BOM, when it is the page's
+    plain UTF-8, else the decoded text), and the count of '<' in it when the first
     scan gave it (the C scan does; the nesting guard needs it)."""
     text, _, _, utf8, tags = _decode(body, content_type)
     if utf8 is not None:

@@ -144,9 +144,11 @@ class _Page(ABC):
     """The pruned body as arrays indexed by document order (index 0 is <body>). Comments are kept
     as childless entries: filtering them out costs more than carrying them.
 
-    Two builders give the same arrays: ``_NativePage`` (the C walk in _lexwalk.c, the default) and
-    ``_PythonPage`` (the reference, used when the extension is missing or fails its self-check).
-    The per-node reads below are theirs; everything after the walk is shared."""
+    Two builders give the same arrays: ``_PythonPage`` (the reference, used by extract_paragraphs when
+    the extension is missing or fails its self-check) and ``_NativePage`` (the C walk in _lexwalk.c). The
+    extractor itself runs _lexwalk.paragraphs, which does the walk and every step after it in C; the
+    _NativePage arrays and reads let the self-check, the tests and the fuzz target compare it with the
+    reference step by step, not only by its final paragraphs."""
 
     __slots__ = ("below", "block_commas", "block_lines", "block_texts", "blocks", "ends", "links", "mixed_units",
                  "parents", "tags")

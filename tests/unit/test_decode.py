@@ -217,7 +217,7 @@ def test_decoded_page_hands_its_utf8_bytes_to_the_parser() -> None:
             "اتفقا، بعد يومين من المحادثات، على خطة عمل مشتركة.</p></article></body></html>").encode()
     page = decode_page(html, "text/html; charset=utf-8")
     assert page.utf8 == html
-    assert page.source is html  # the text is not built: the parser takes the bytes
+    assert page.utf8 is html  # the parser takes the bytes (the text is built only if read)
     via_bytes = extract_article(page, "https://example.com/a")
     via_text = extract_article(page.text, "https://example.com/a")
     assert (via_bytes.title, via_bytes.paragraphs) == (via_text.title, via_text.paragraphs)

@@ -224,7 +224,7 @@ HEAD_PAGE = """<html><head><meta charset="utf-8"><meta property="og:title" conte
 <meta name="late" content="في الجسم"></body></html>"""
 
 
-# What metadata._meta_tags does to keys and contents, which the C walk now does too: strip (Unicode spaces
+# What metadata.read_meta does to keys and contents, which the C walk now does too: strip (Unicode spaces
 # too), lower-case (non-ASCII keys by str.lower()), the first content of a key wins, blank contents skipped.
 META_EDGES = """<html><head><meta name="  OG:Site_Name " content="\u00a0 الجزيرة نت \u2003">
 <meta name="og:site_name" content="لا تفوز"><meta name="\u00a0" content="مفتاح من مسافة">
