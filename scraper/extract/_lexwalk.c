@@ -90,6 +90,15 @@ static int configured;
 
 #define IN(table, tag) ((tag) < TAG_LIMIT && (table)[(tag)])
 
+/* str.isspace() of one character, inline: Py_UNICODE_ISSPACE calls into CPython for every non-ASCII character
+ * (every Arabic letter). configure() checks it against CPython over all code points. */
+static inline int is_space(Py_UCS4 c) {
+    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+    if (c < 0x1680) return c == 0x85 || c == 0xa0;
+    return c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
+           c == 0x3000;
+}
+
 /* ---- a growable byte buffer for text */
 typedef struct {
     char *data;
@@ -169,7 +178,7 @@ static Py_ssize_t utf8_stripped_length(const unsigned char *p, const unsigned ch
     Py_UCS4 c;
     while (p < end) {
         if (!next_code_point(&p, end, &c)) return -1;
-        int space = Py_UNICODE_ISSPACE(c);
+        int space = is_space(c);
         if (!chars && space) continue;
         chars++;
         if (!space) kept = chars;
@@ -235,8 +244,8 @@ static Py_ssize_t stripped_length(PyObject *text) {
     Py_ssize_t start = 0, end = PyUnicode_GET_LENGTH(text);
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    while (start < end && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, start))) start++;
-    while (end > start && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end - 1))) end--;
+    while (start < end && is_space(PyUnicode_READ(kind, data, start))) start++;
+    while (end > start && is_space(PyUnicode_READ(kind, data, end - 1))) end--;
     return end - start;
 }
 
@@ -452,45 +461,56 @@ static PyObject *list_of_ssize(const Py_ssize_t *values, Py_ssize_t count) {
 
 /* " ".join(text.split()), the same object when it is already so. Two passes: the first finds the result's
  * length and largest character (a str must be stored in the smallest kind that holds it), the second
- * writes it. */
+ * writes it. Each is written out per kind of str (PyUnicode_READ would switch on the kind per character). */
+#define NORMALISE_MEASURE(TYPE)                                                                                   \
+    for (const TYPE *at = data, *end = at + length; at < end; at++) {                                           \
+        Py_UCS4 c = *at;                                                                                          \
+        if (is_space(c)) {                                                                                        \
+            normal &= c == ' ' && !space;                                                                         \
+            space = 1;                                                                                            \
+            continue;                                                                                             \
+        }                                                                                                         \
+        words += space;                                                                                           \
+        space = 0;                                                                                                \
+        out++;                                                                                                    \
+        if (c > largest) largest = c;                                                                             \
+    }
+#define NORMALISE_WRITE(TYPE)                                                                                     \
+    for (const TYPE *at = data, *end = at + length; at < end; at++) {                                           \
+        Py_UCS4 c = *at;                                                                                          \
+        if (is_space(c)) {                                                                                        \
+            space = 1;                                                                                            \
+            continue;                                                                                             \
+        }                                                                                                         \
+        if (space && written) PyUnicode_WRITE(result_kind, result_data, written++, ' ');                         \
+        space = 0;                                                                                                \
+        PyUnicode_WRITE(result_kind, result_data, written++, c);                                                  \
+    }
+
 static PyObject *normalise(PyObject *text) {
     Py_ssize_t length = PyUnicode_GET_LENGTH(text), out = 0, words = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     int normal = 1, space = 1; /* space: the last character was a separator (or nothing yet) */
     Py_UCS4 largest = 0;
-    for (Py_ssize_t i = 0; i < length; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (Py_UNICODE_ISSPACE(c)) {
-            if (c != ' ' || space) normal = 0;
-            space = 1;
-            continue;
-        }
-        words += space;
-        space = 0;
-        out++;
-        if (c > largest) largest = c;
-    }
+    if (kind == PyUnicode_1BYTE_KIND) NORMALISE_MEASURE(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND) NORMALISE_MEASURE(Py_UCS2)
+    else NORMALISE_MEASURE(Py_UCS4)
     if (normal && (length == 0 || !space)) return Py_NewRef(text);
     out += words ? words - 1 : 0;
     PyObject *result = PyUnicode_New(out, words > 1 && largest < ' ' ? ' ' : largest);
     if (result == NULL) return NULL;
     int result_kind = PyUnicode_KIND(result);
     void *result_data = PyUnicode_DATA(result);
-    Py_ssize_t at = 0;
+    Py_ssize_t written = 0;
     space = 1;
-    for (Py_ssize_t i = 0; i < length; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        if (Py_UNICODE_ISSPACE(c)) {
-            space = 1;
-            continue;
-        }
-        if (space && at) PyUnicode_WRITE(result_kind, result_data, at++, ' ');
-        space = 0;
-        PyUnicode_WRITE(result_kind, result_data, at++, c);
-    }
+    if (kind == PyUnicode_1BYTE_KIND) NORMALISE_WRITE(Py_UCS1)
+    else if (kind == PyUnicode_2BYTE_KIND) NORMALISE_WRITE(Py_UCS2)
+    else NORMALISE_WRITE(Py_UCS4)
     return result;
 }
+#undef NORMALISE_MEASURE
+#undef NORMALISE_WRITE
 
 static Py_ssize_t count_commas(PyObject *text) { /* text.count(",") + text.count("\u060c") */
     Py_ssize_t length = PyUnicode_GET_LENGTH(text), count = 0;
@@ -526,7 +546,7 @@ static int has_own_text(lxb_node *node) {
     Py_UCS4 c;
     while (p < end && next_code_point(&p, end, &c)) {
         length++;
-        stripped |= !Py_UNICODE_ISSPACE(c);
+        stripped |= !is_space(c);
     }
     int valid = p == end;
     shared_release();
@@ -952,7 +972,7 @@ static PyObject *stripped_value(const lexbor_str *value) {
             Py_XDECREF(text);
             return out;
         }
-        if (Py_UNICODE_ISSPACE(c)) continue;
+        if (is_space(c)) continue;
         if (first == NULL) first = at;
         last = p;
     }
@@ -1721,7 +1741,7 @@ static int measure_utf8(const unsigned char *p, const unsigned char *end, Py_ssi
     Py_UCS4 c;
     while (p < end) {
         if (!next_code_point(&p, end, &c)) return 0;
-        if (Py_UNICODE_ISSPACE(c)) {
+        if (is_space(c)) {
             in_word = 0;
             continue;
         }
@@ -2084,6 +2104,15 @@ static int fill_bits(PyObject *mapping, long *values, unsigned char *present) {
     return 0;
 }
 
+static int is_space_agrees(void) {
+    for (Py_UCS4 c = 0; c < 0x110000; c++)
+        if (is_space(c) != (Py_UNICODE_ISSPACE(c) != 0)) {
+            PyErr_Format(PyExc_ValueError, "is_space differs from str.isspace at U+%04X", (unsigned)c);
+            return 0;
+        }
+    return 1;
+}
+
 static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
     static char *names[] = {"junk", "bits", "blockers", "mixed", "inline", "a", "br", "textual", "keep", "ins",
                             "textual_bits", "teaser_bits", NULL};
@@ -2094,6 +2123,8 @@ static PyObject *configure(PyObject *self, PyObject *args, PyObject *kwargs) {
                                      &block_rules, &mixed, &inline_ids, &a, &br, &textual, &keep, &ins, &textual_mask,
                                      &teaser_mask))
         return NULL;
+    static int space_checked;
+    if (!space_checked && !(space_checked = is_space_agrees())) return NULL;
     memset(textual_tags, 0, sizeof textual_tags);
     memset(keep_tags, 0, sizeof keep_tags);
     memset(junk_tags, 0, sizeof junk_tags);

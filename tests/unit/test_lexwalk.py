@@ -105,6 +105,26 @@ def test_unusual_whitespace_is_normalised_like_str_split() -> None:
     assert page.block_commas[0] == 2
 
 
+# Every character str.split() splits on (but the extractor's own paragraph mark); in a str stored one byte a
+# character, the ones below U+0100.
+ALL_SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and chr(c) != generic.PARA_BREAK)
+LATIN1_SPACES = "".join(c for c in ALL_SPACES if c < "\u0100")
+
+
+@pytest.mark.parametrize(("words", "spaces"), [
+    (("Caf\u00e9", "na\u00efve", "r\u00e9sum\u00e9"), LATIN1_SPACES),
+    (("أعلنت", "الوزارة", "اليوم"), ALL_SPACES),
+    (("فرح\U0001f600", "\U0001d400bc", "نص"), ALL_SPACES),
+])
+def test_paragraph_lines_are_normalised_like_str_split_in_every_kind_of_str(words: tuple[str, ...], spaces: str
+                                                                            ) -> None:
+    line = spaces.join(words) + spaces + "and enough more words to make this a story paragraph."
+    html = f"<body><article><p>{line}</p><p>{line}</p></article></body>"
+    expected = " ".join(line.split())
+    assert generic.extract_paragraphs(LexborHTMLParser(html), native=True) == [expected]
+    assert generic.extract_paragraphs(LexborHTMLParser(html), native=False) == [expected]
+
+
 def test_broken_utf8_in_bytes_is_replaced_alike() -> None:
     assert_same_walk(b"<body><p>\xd9\x85\xd8 \xff\xfe caf\xc3\xa9 <a href=x>\xd8\xa8\xd8</a> ok</p></body>")
 

@@ -1,0 +1,42 @@
+"""The generic extractor's text rules that run as regular expressions, and the cheap checks in front of them."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract import generic
+
+# Pieces of the comment-policy alternatives and near misses, in any case: what the check and the regex
+# must agree on. ſ, ı and K are the characters that match s, i and k case-blind outside ASCII.
+PIECES = ["التعليقات", "الآراء الواردة", "لا تعبر عن رأي", "comment", "comments", "commenting", " policy",
+          " guidelines", " section", "views expressed", " below", " in the comments", "commen", "view",
+          "expressed", "ſ", "ı", "K", "İ", " ", "\u00a0", "x", "رأي"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(["lower", "upper", "title"])), max_size=8))
+def test_comment_policy_check_agrees_with_the_regex(parts: list[tuple[str, str]]) -> None:
+    line = "".join(getattr(piece, case)() for piece, case in parts)
+    assert generic._is_comment_policy(line) == (generic._COMMENT_POLICY.search(line) is not None)
+
+
+@pytest.mark.parametrize("line", [
+    "Please read our COMMENT POLICY before posting.",
+    "Views Expressed Below are those of our readers.",
+    "الآراء الواردة أدناه لا تعبر عن رأي الموقع.",
+])
+def test_comment_policy_lines_are_found(line: str) -> None:
+    assert generic._is_comment_policy(line)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_a_trailing_comment_policy_paragraph_is_dropped(native: bool) -> None:
+    story = "".join(f"<p>The council met on Tuesday and voted on the budget for the coming year, item {n}.</p>"
+                    for n in range(3))
+    policy = "<p>Comments are moderated. Please read our comment policy before you post anything below.</p>"
+    html = f"<html><body><article>{story}{policy}</article></body></html>"
+    paragraphs = generic.extract_paragraphs(LexborHTMLParser(html), native=native)
+    assert len(paragraphs) == 3 and paragraphs[-1].endswith("item 2.")
