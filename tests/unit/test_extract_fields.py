@@ -144,8 +144,10 @@ def test_json_ld_non_article_types_ignored() -> None:
     assert found == JsonLdArticle()
 
 
-def test_json_ld_trailing_commas_and_wrappers() -> None:
-    found = read_json_ld(ld_page('<!--{"@type": "NewsArticle", "headline": "عاجل", "author": ["سامي",],};-->'))
+@pytest.mark.parametrize(("before", "after"),
+                         [("<!--", ";-->"), ("  //<![CDATA[\n", "\n//]]>  "), ("<![CDATA[", "]]>")])
+def test_json_ld_trailing_commas_and_wrappers(before: str, after: str) -> None:
+    found = read_json_ld(ld_page(before + '{"@type": "NewsArticle", "headline": "عاجل", "author": ["سامي",],}' + after))
     assert (found.headline, found.author) == ("عاجل", "سامي")
 
 
