@@ -107,7 +107,8 @@ def extract_article(
         elif paragraphs:
             draft.paragraphs, method["paragraphs"] = paragraphs, "generic"
     if method.get("paragraphs") == "generic":  # its lines are unique and passed is_boilerplate_text already
-        draft.paragraphs = [line for line in draft.paragraphs if line != draft.title]
+        if draft.title in draft.paragraphs:
+            draft.paragraphs.remove(draft.title)
     else:
         draft.paragraphs = _tidy(draft.paragraphs, draft.title)
     if not draft.title and not draft.paragraphs:

@@ -148,3 +148,13 @@ def test_canonical_link_urljoin_refuses_does_not_lose_the_article() -> None:
     draft = extract_article(page, "https://www.example.com/news/1?utm_source=x", now=datetime(2026, 1, 5, tzinfo=UTC))
     assert draft.canonical_url == "https://www.example.com/news/1"  # falls back to og:url
     assert draft.paragraphs and "موسكو" in draft.paragraphs[0]
+
+
+def test_the_headline_printed_again_in_the_story_is_not_a_paragraph() -> None:
+    title = "وزير الخارجية يصل إلى موسكو في زيارة رسمية تستمر يومين"
+    story = "".join(f"<p>قال المتحدث باسم الوزارة إن المحادثات ستتناول ملفات عدة، منها الطاقة والتجارة {n}.</p>"
+                    for n in range(3))
+    page = f"<html><head><title>{title}</title></head><body><article><p>{title}</p>{story}</article></body></html>"
+    draft = extract_article(page, "https://example.com/a")
+    assert draft.title == title and draft.method["paragraphs"] == "generic"
+    assert title not in draft.paragraphs and len(draft.paragraphs) == 3
