@@ -39,7 +39,7 @@ _MOJIBAKE_RUN = re.compile(f"(?:[\u00d8-\u00db][{_CONT}]|[\u00c2-\u00df][{_CONT}
 _CONT_CHARS = frozenset(chr(c) for c in range(0x80, 0xC0)) | frozenset(c for c in _CP1252_HIGH if c != "\ufffd")
 _TO_BYTE = {ord(c): i + 0x80 for i, c in enumerate(_CP1252_HIGH) if c != "\ufffd"}
 _ARABIC = re.compile("[\u0600-\u06ff]")
-_C3_CHECKS = 16  # C3 bytes (Latin-1 letters) _utf8_has_mojibake looks at one by one before it reads the text
+_C3_CHECKS = 16  # C3 bytes (Latin-1 letters) utf8_has_mojibake looks at one by one before it reads the text
 MOJIBAKE_FIX = "mojibake:cp1252"
 _INVALID, _ASCII, _UTF8 = 0, 1, 2  # _scan's verdicts on a body
 _scan_utf8 = native.scanner()
@@ -173,7 +173,7 @@ def _repaired(
 ) -> tuple[str | None, str, str | None, bytes | None]:
     """_decode's result, with mojibake repaired; ``utf8``: the bytes ``text`` is the strict UTF-8 decoding of
     (``text`` None: not built yet), or None (a repaired text is not: None then too)."""
-    if _utf8_has_mojibake(utf8) if utf8 is not None else has_mojibake(text):  # type: ignore[arg-type]
+    if utf8_has_mojibake(utf8) if utf8 is not None else has_mojibake(text):  # type: ignore[arg-type]
         text, changed = repair_mojibake(text if text is not None else utf8.decode())  # type: ignore[union-attr]
         if changed:
             return text, codec, MOJIBAKE_FIX, None
@@ -246,10 +246,11 @@ def has_mojibake(text: str) -> bool:
     return False
 
 
-def _utf8_has_mojibake(utf8: bytes) -> bool:
-    """has_mojibake of the strict UTF-8 decoding of ``utf8``, where Ø and Ù are C3 98 and C3 99: one memchr
-    scan of the bytes for C3 costs a quarter of has_mojibake's two of a text stored two bytes a character,
-    and needs no text. Only a page with either, or with many Latin letters (C3 + another byte), is decoded."""
+def utf8_has_mojibake(utf8: bytes, text: str | None = None) -> bool:
+    """has_mojibake of the strict UTF-8 decoding of ``utf8`` (``text``, when the caller has it: then the bytes
+    are its encoding), where Ø and Ù are C3 98 and C3 99: one memchr scan of the bytes for C3 costs a quarter
+    of has_mojibake's two of a text stored two bytes a character, and needs no text. Only a page with either,
+    or with many Latin letters (C3 + another byte), is read as text."""
     i = utf8.find(b"\xc3")
     for _ in range(_C3_CHECKS):
         if i == -1:
@@ -257,7 +258,7 @@ def _utf8_has_mojibake(utf8: bytes) -> bool:
         if utf8[i + 1] in (0x98, 0x99):  # valid UTF-8: a continuation byte follows every C3
             break
         i = utf8.find(b"\xc3", i + 2)
-    return has_mojibake(utf8.decode())
+    return has_mojibake(utf8.decode() if text is None else text)
 
 
 def repair_mojibake(text: str) -> tuple[str, bool]:

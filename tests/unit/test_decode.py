@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from scraper.extract.article import extract_article
+from scraper.extract.article import _parse_input, extract_article
 from scraper.extract.decode import (
     DecodedPage,
     _meta_charset,
     _meta_charset_in_head,
-    _utf8_has_mojibake,
     decode_for_parse,
     decode_html,
     decode_page,
     has_mojibake,
     repair_mojibake,
     settle_fix,
+    utf8_has_mojibake,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "encodings"
@@ -306,7 +306,8 @@ MOJIBAKE = ARABIC.encode("utf-8").decode("latin-1").encode("utf-8")
     ],
 )
 def test_mojibake_hint_read_from_utf8_bytes(body: bytes, text: str, fix: str | None) -> None:
-    assert _utf8_has_mojibake(body) == has_mojibake(body.decode())
+    assert utf8_has_mojibake(body) == has_mojibake(body.decode()) == utf8_has_mojibake(body, body.decode())
+    assert _parse_input(body.decode(), None)[0] == text.encode()  # a str page: repaired, then encoded
     page = decode_page(body)
     assert (page.text, page.encoding, page.fix) == (text, "utf-8", fix)
     assert page.utf8 == (None if fix else body)
