@@ -66,14 +66,30 @@ NOTES = """
 * Where the time goes now (warm medians per English page, ours alone, ms): lexbor parse 0.25 (of which
   creating and freeing the document ~0.02), body extraction 0.065 (C, plus ~0.015 in the Python regular
   expressions it calls), <meta> + JSON-LD 0.045 (C walk 0.02, json 0.02), decoding 0.01, title, author,
-  date, language ~0.03. 20x at trafilatura's 13-15 ms means 0.65-0.75 ms single shot; we are at 0.72-0.78.
-* Tried and dropped (measured): cutting `<script>` bodies out before parsing (the parse of the stripped
-  page plus the scan cost what the full parse did; in C it would need the tokenizer's own rules for where
-  a script ends), one CSS query for the junk tags or the text blocks (lexbor's selector engine is slower
-  than the walk), malloc tuning (no change), profile-guided optimisation of lexbor (gcc 12 with LTO: parse
-  309 us against 249 without it). Not done: a pre-filter in C before the boilerplate-line regex (its ~14
-  calls a page cost ~6 us; a second copy of its rules is not worth that). Pausing the garbage collector is
-  no gain to claim: no collection runs inside our calls here (checked with gc.callbacks over 181 pages).
+  date, language ~0.03. 20x at trafilatura's 13-15 ms means 0.65-0.75 ms single shot; we are at 0.65-0.78.
+  Single shot, by a sampling profile of our calls only (perf with a control fifo, call graphs, 2 x 181
+  pages): lexbor's parse 51%, Python 19% (JSON-LD ~6%, the field pickers, the glue), the body's C steps
+  10% and the Python they call 7%, <meta>/JSON-LD C walk 4.5%, the UTF-8 scan 2%. Within the parse, tag
+  and attribute name lookups in lexbor's static tables are 12%, script and style bodies 13%.
+* 2026-11-29, later: ~2-4% (in-process A/B of the two builds, cold) from an inline whitespace test in the
+  C walk (CPython's is a call per non-ASCII character, i.e. per Arabic letter), a substring check before
+  the case-blind comment-policy search (~4 us a line), the JSON-LD wrapper regex only for blocks that do
+  not start as JSON, and, for str input, the mojibake hint read from the encoded bytes (76 -> 68 us).
+* Tried and dropped (measured): cutting `<script>` bodies out before parsing, in Python (the parse of the
+  stripped page plus the scan cost what the full parse did) and then in C, exactly: a scan by the
+  tokenizer's rules for script data and RAWTEXT, each cut body replaced by a marker byte, and the parsed
+  tree checked (each marker the whole text of an HTML <script> or a <style>, else the page parsed whole).
+  Output identical on 428 page/input pairs, no page fell back; but single shot the scan and the copy cost
+  41 us and the check 18 us against a parse 17 us shorter (31 us when every non-JSON-LD script went):
+  3-4% slower in all. Reusing one lexbor parser or document across pages (through the symbols this build
+  exports, past selectolax) saved 1-4% of the parse; -march=native nothing. Also: one CSS query for the
+  junk tags or the text blocks (lexbor's selector engine is slower than the walk), malloc tuning (no
+  change; no page faults inside our calls), profile-guided optimisation of lexbor (gcc 12 with LTO: parse
+  309 us against 249 without it). Not taken: orjson or msgspec for JSON-LD (7-12 us a page cold, but both
+  refuse the raw control characters `strict=False` reads, in 2 of 189 blocks here: json stays anyway, as
+  the fallback, for ~1.5%). Not done: a pre-filter in C before the boilerplate-line regex (its
+  ~14 calls a page cost ~6 us warm; a second copy of its rules is not worth that). Pausing the garbage
+  collector is no gain to claim: no collection runs inside our calls here (gc.callbacks over 181 pages).
 * Hijri: `scraper/extract/hijri.py` converts with the Umm al-Qura calendar (hijridate's tables, 1343-1500 AH)
   since 2026-11-29, and with the tabular calendar (civil epoch) outside them; the line above says how far the
   tabular one is from Umm al-Qura, which is why it is only the fallback now (it was the converter before:
