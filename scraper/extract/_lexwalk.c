@@ -1604,11 +1604,11 @@ fail:
 /* ---- generic.extract_paragraphs after the walk, in C: units, votes, the best container and its siblings,
  * widgets, paragraph lines and the trim of the edges, over the walk's C arrays (no Python list per field).
  * The regular expressions stay in Python: configure_rules() hands over generic._label_weight,
- * boilerplate.label_is_widget, style_hides, is_boilerplate_text, the comment-policy search and
- * _SENTENCE_END, which this calls (they are cached or short). generic.py's Python steps are the reference;
- * tests and the self-check compare the two. */
-static PyObject *rule_label_weight, *rule_label_is_widget, *rule_style_hides, *rule_boilerplate, *rule_comment_policy;
-static PyObject *sentence_end, *para_break;
+ * boilerplate.label_is_widget, style_hides, the PHRASES.match and RIGHTS of is_boilerplate_text (called
+ * without a Python frame per line), the comment-policy check and _SENTENCE_END, which this calls (they are
+ * cached or short). generic.py's Python steps are the reference; tests and the self-check compare the two. */
+static PyObject *rule_label_weight, *rule_label_is_widget, *rule_style_hides, *rule_phrases_match, *rule_comment_policy;
+static PyObject *rights_text, *sentence_end, *para_break;
 enum { MIN_SCORED = 25, BOILERPLATE_BELOW = 200 }; /* generic._MIN_SCORED, boilerplate.is_boilerplate_text's length */
 static const double MAX_CLASS_WEIGHT = 1.25, SIBLING_SHARE = 0.2, MAX_SHARE = 0.4;
 
@@ -1618,6 +1618,18 @@ static int call_bool(PyObject *rule, PyObject *arg) { /* bool(rule(arg)), or -1 
     int truth = PyObject_IsTrue(out);
     Py_DECREF(out);
     return truth;
+}
+
+/* boilerplate.is_boilerplate_text for a line shorter than BOILERPLATE_BELOW: PHRASES.match(line) or RIGHTS in
+ * it. 1, 0, or -1 on an error. */
+static int is_boilerplate(PyObject *line) {
+    PyObject *match = PyObject_CallOneArg(rule_phrases_match, line);
+    if (match == NULL) return -1;
+    int found = match != Py_None;
+    Py_DECREF(match);
+    if (found) return 1;
+    Py_ssize_t at = PyUnicode_Find(line, rights_text, 0, PyUnicode_GET_LENGTH(line), 1);
+    return at == -2 ? -1 : at >= 0;
 }
 
 /* generic._class_weight: the last class and id attributes' label, weighed by generic._label_weight. */
@@ -1914,7 +1926,7 @@ static int keep_line(PyObject *line, PyObject *seen, PyObject *out) {
     int known = PySet_Contains(seen, line);
     if (known) return known < 0 ? -1 : 0;
     if (length < BOILERPLATE_BELOW) {
-        int boilerplate = call_bool(rule_boilerplate, line);
+        int boilerplate = is_boilerplate(line);
         if (boilerplate) return boilerplate < 0 ? -1 : 0;
     }
     return PySet_Add(seen, line) < 0 || PyList_Append(out, line) < 0 ? -1 : 0;
@@ -2056,14 +2068,16 @@ static PyObject *paragraphs(PyObject *self, PyObject *arg) {
 }
 
 static PyObject *configure_rules(PyObject *self, PyObject *args) {
-    PyObject *weight, *is_widget, *hides, *boilerplate, *policy, *ends;
-    if (!PyArg_ParseTuple(args, "OOOOOU", &weight, &is_widget, &hides, &boilerplate, &policy, &ends)) return NULL;
+    PyObject *weight, *is_widget, *hides, *phrases_match, *rights, *policy, *ends;
+    if (!PyArg_ParseTuple(args, "OOOOUOU", &weight, &is_widget, &hides, &phrases_match, &rights, &policy, &ends))
+        return NULL;
     PyObject *brk = PyUnicode_FromString("\u2029");
     if (brk == NULL) return NULL;
     Py_XSETREF(rule_label_weight, Py_NewRef(weight));
     Py_XSETREF(rule_label_is_widget, Py_NewRef(is_widget));
     Py_XSETREF(rule_style_hides, Py_NewRef(hides));
-    Py_XSETREF(rule_boilerplate, Py_NewRef(boilerplate));
+    Py_XSETREF(rule_phrases_match, Py_NewRef(phrases_match));
+    Py_XSETREF(rights_text, Py_NewRef(rights));
     Py_XSETREF(rule_comment_policy, Py_NewRef(policy));
     Py_XSETREF(sentence_end, Py_NewRef(ends));
     Py_XSETREF(para_break, brk);
@@ -2174,7 +2188,7 @@ static PyMethodDef methods[] = {
     {"vote", vote, METH_VARARGS, "vote(parents, index, weights, lengths, link_lengths) -> {container: base score}"},
     {"paragraphs", paragraphs, METH_O, "paragraphs(body_id): generic.extract_paragraphs after the walk; unlinks junk"},
     {"configure_rules", configure_rules, METH_VARARGS,
-     "configure_rules(label_weight, label_is_widget, style_hides, is_boilerplate_text, comment_policy, sentence_end)"},
+     "configure_rules(label_weight, label_is_widget, style_hides, phrases_match, rights, comment_policy, sentence_end)"},
     {"attrs", attrs, METH_O, "attrs(id) -> {class, id, style, role, hidden, aria-hidden present}"},
     {NULL, NULL, 0, NULL},
 };

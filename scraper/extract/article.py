@@ -31,7 +31,6 @@ from scraper.extract.fields import (
     pick_date,
     pick_language,
     pick_title,
-    site_names,
 )
 from scraper.extract.generic import PARA_BREAK, extract_paragraphs
 from scraper.extract.metadata import read_head
@@ -99,8 +98,7 @@ def extract_article(
     if selectors is not None:
         _apply_selectors(tree, selectors, draft, now)
     meta, ld = read_head(tree)
-    names = site_names(meta, ld, url)
-    _fill(draft, "title", pick_title(tree, ld, meta, names))
+    _fill(draft, "title", pick_title(tree, ld, meta, url))
     _fill(draft, "author", pick_author(tree, ld, meta))
     _fill(draft, "published_at", pick_date(tree, ld, meta, url, now))
     _fill(draft, "canonical_url", pick_canonical(meta, url))

@@ -36,15 +36,16 @@ INS_ID = _MAKER.create_node("ins").tag_id
 _CONTENT = re.compile(r"article|body|content|entry|story")
 
 # Anchored at the line start and run with .match(): an unanchored alternative made every search
-# scan the whole line, the costliest regex of the extractor.
-_PHRASES = re.compile(
+# scan the whole line, the costliest regex of the extractor. _lexwalk.c calls PHRASES.match and looks for
+# RIGHTS itself (configured by generic.py), as is_boilerplate_text does.
+PHRASES = re.compile(
     r"\W*(?:اقرأ|إقرأ|اقرا|إقرا)\s+(?:أيضا|أيضاً|ايضا|ايضاً|المزيد)|\W*(?:شاهد|طالع)\s+(?:أيضا|أيضاً|ايضا)|"
     r"\W*(?:read|see)\s+(?:more|also)\b|\W*related\s*:|advertisement$|إعلان$|شارك(?:وا)?\b|"
     r"share\b|(?:follow|تابعونا|تابعوا)\b|(?:click here|اضغط هنا)|(?:tags|الكلمات المفتاحية|وسوم)\s*:?$|"
     r"(?:sign up|subscribe)\b|all rights reserved",
     re.I,
 )
-_RIGHTS = "جميع الحقوق محفوظة"  # anywhere in the line
+RIGHTS = "جميع الحقوق محفوظة"  # anywhere in the line
 
 
 def is_widget(read_attrs: Callable[[int], Mapping[str, str | None]], index: int, tag_id: int, teaser: bool) -> bool:
@@ -90,4 +91,4 @@ def label_is_widget(label: str) -> bool:
 
 def is_boilerplate_text(line: str) -> bool:
     """Short UI strings that survive pruning ("اقرأ أيضا: …", "Share", "Advertisement")."""
-    return len(line) < 200 and (_PHRASES.match(line) is not None or _RIGHTS in line)
+    return len(line) < 200 and (PHRASES.match(line) is not None or RIGHTS in line)

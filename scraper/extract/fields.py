@@ -45,10 +45,11 @@ _ARABIC_LETTER = re.compile("[\u0621-\u064a]")
 _ARABIC_SCRIPT_LANGS = frozenset({"ar", "fa", "ur", "ps", "ku", "ckb", "sd", "ug"})
 
 
-def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, site_names: set[str]
-               ) -> tuple[str | None, str | None]:
-    # The <title> and <h1> lookups are CSS queries (~10 us each): made only when a candidate needs them.
+def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, url: str) -> tuple[str | None, str | None]:
+    # The <title> and <h1> lookups are CSS queries (~10 us each): made only when a candidate needs them. The
+    # site names too: only a title split by a separator (" - ", " | ") is cut by them.
     h1_text: str | None = None
+    names: set[str] | None = None
     for value, method in (
         (ld.headline, "json-ld"),
         (meta.values.get("og:title"), "opengraph"),
@@ -60,13 +61,14 @@ def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, site_n
         value = " ".join((value or "").split())
         if not value:
             continue
-        if h1_text is None and _SEPARATORS.search(value):  # only a split title consults the <h1>
-            h1_text = _h1_text(tree)
-        title = clean_title(value, site_names, h1_text or "")
-        if title:
-            return title, method
+        if _SEPARATORS.search(value):  # else clean_title gives the value as it is
+            h1_text = _h1_text(tree) if h1_text is None else h1_text
+            names = site_names(meta, ld, url) if names is None else names
+            value = clean_title(value, names, h1_text)
+        if value:
+            return value, method
     h1_text = _h1_text(tree) if h1_text is None else h1_text
-    title = clean_title(h1_text, site_names, h1_text)
+    title = clean_title(h1_text, site_names(meta, ld, url) if names is None else names, h1_text)
     return (title, "generic") if title else (None, None)
 
 

@@ -26,6 +26,8 @@ from scraper.extract.boilerplate import (
     INS_ID,
     JUNK_TAG_IDS,
     KEEP_IDS,
+    PHRASES,
+    RIGHTS,
     is_boilerplate_text,
     is_widget,
     label_is_widget,
@@ -650,7 +652,7 @@ def _self_check(module: object) -> object:
 
 
 if _native is not None:  # the steps after the walk call these for what stays in regular expressions
-    _native.configure_rules(_label_weight, label_is_widget, style_hides, is_boilerplate_text,
+    _native.configure_rules(_label_weight, label_is_widget, style_hides, PHRASES.match, RIGHTS,
                             _is_comment_policy, "".join(sorted(_SENTENCE_END)))
 _native = _self_check(_native)
 

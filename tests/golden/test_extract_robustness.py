@@ -159,3 +159,17 @@ def test_the_headline_printed_again_in_the_story_is_not_a_paragraph() -> None:
     draft = extract_article(page, "https://example.com/a")
     assert draft.title == title and draft.method["paragraphs"] == "generic"
     assert title not in draft.paragraphs and len(draft.paragraphs) == 3
+
+
+@pytest.mark.parametrize(("title", "site"), [
+    ("انفجار في ميناء المدينة | الجزيرة نت", "الجزيرة نت"),  # the site name last, from og:site_name
+    ("الجزيرة نت - انفجار في ميناء المدينة", "الجزيرة نت"),  # or first
+    ("انفجار في ميناء المدينة - aljazeera.net", ""),  # or the URL's host
+])
+def test_a_split_title_loses_the_site_name(title: str, site: str) -> None:
+    story = "".join(f"<p>قالت السلطات إن الانفجار وقع صباح اليوم في الرصيف الرابع وأوقع أضرارا كبيرة {n}.</p>"
+                    for n in range(3))
+    page = (f'<html><head><title>{title}</title><meta property="og:site_name" content="{site}"></head>'
+            f"<body><article>{story}</article></body></html>")
+    draft = extract_article(page, "https://www.aljazeera.net/news/1")
+    assert (draft.title, draft.method["title"]) == ("انفجار في ميناء المدينة", "title-tag")

@@ -40,3 +40,14 @@ def test_a_trailing_comment_policy_paragraph_is_dropped(native: bool) -> None:
     html = f"<html><body><article>{story}{policy}</article></body></html>"
     paragraphs = generic.extract_paragraphs(LexborHTMLParser(html), native=native)
     assert len(paragraphs) == 3 and paragraphs[-1].endswith("item 2.")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_boilerplate_lines_in_the_story_are_dropped(native: bool) -> None:
+    story = [f"<p>قال المتحدث إن المحادثات بين الوفدين ستستمر حتى نهاية الأسبوع المقبل في موسكو {n}.</p>"
+             for n in range(3)]
+    junk = ["<p>اقرأ أيضا: الوفد يصل إلى طهران</p>", "<p>© 2026 الموقع. جميع الحقوق محفوظة</p>",
+            "<p>Share</p>", "<p>Advertisement</p>"]
+    html = f"<html><body><article>{story[0]}{''.join(junk)}{''.join(story[1:])}</article></body></html>"
+    paragraphs = generic.extract_paragraphs(LexborHTMLParser(html), native=native)
+    assert len(paragraphs) == 3 and not any(word in " ".join(paragraphs) for word in ("أيضا", "الحقوق", "Share"))
