@@ -1001,9 +1001,48 @@ static PyObject *meta_key(const lexbor_str *value) {
     return out;
 }
 
-/* metadata.read_meta for one <meta>: its stripped content under its property, name and itemprop keys
- * (node.attributes.get() of each: the last duplicate attribute wins), unless a key is already there. */
-static int add_meta(PyObject *values, lxb_node *node) {
+/* Whether a <meta>'s key attribute names one of ``wanted`` (metadata.READ_KEYS: lower-case ASCII str) once
+ * stripped and lower-cased: 1 with *key set to that str (a new reference), else 0, or -1 on an error. An ASCII
+ * key is compared as bytes, without building a str; any other takes meta_key. */
+static int wanted_key(PyObject *wanted, const lexbor_str *value, PyObject **key) {
+    const unsigned char *p = value->data, *end = p + value->length;
+    unsigned char lower[64];
+    size_t length = 0;
+    *key = NULL;
+    while (p < end && *p < 0x80 && is_space(*p)) p++;
+    while (end > p && end[-1] < 0x80 && is_space(end[-1])) end--;
+    for (const unsigned char *at = p; at < end; at++) {
+        if (*at >= 0x80) goto not_ascii;
+        if (length == sizeof lower) return 0; /* longer than any key read (metadata.py checks) */
+        lower[length++] = (unsigned char)(*at >= 'A' && *at <= 'Z' ? *at + 32 : *at);
+    }
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(wanted); k++) {
+        PyObject *item = PyTuple_GET_ITEM(wanted, k);
+        if ((size_t)PyUnicode_GET_LENGTH(item) == length && memcmp(PyUnicode_1BYTE_DATA(item), lower, length) == 0) {
+            *key = Py_NewRef(item);
+            return 1;
+        }
+    }
+    return 0;
+not_ascii:;
+    PyObject *text = meta_key(value);
+    if (text == NULL) return -1;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(wanted); k++) {
+        int same = PyUnicode_Compare(text, PyTuple_GET_ITEM(wanted, k));
+        if (same == 0) {
+            *key = text;
+            return 1;
+        }
+        if (same == -1 && PyErr_Occurred()) break;
+    }
+    Py_DECREF(text);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* metadata.read_meta for one <meta>: its stripped content under those of its property, name and itemprop keys
+ * that are wanted (node.attributes.get() of each: the last duplicate attribute wins), unless a key is already
+ * there. The content's str is built only when a key is wanted. */
+static int add_meta(PyObject *values, lxb_node *node, PyObject *wanted) {
     const lxb_attr *found[4] = {NULL, NULL, NULL, NULL};
     for (const lxb_attr *attr = ((lxb_element *)node)->first_attr; attr != NULL; attr = attr->next) {
         uintptr_t id = attr_key(attr);
@@ -1014,17 +1053,20 @@ static int add_meta(PyObject *values, lxb_node *node) {
     }
     const lexbor_str *content = value_of(found[0]);
     if (content == NULL || !content->length) return 0;
-    PyObject *text = stripped_value(content);
-    if (text == NULL) return -1;
-    int status = 0;
-    for (int k = 1; k < 4 && PyUnicode_GET_LENGTH(text) && status == 0; k++) {
-        const lexbor_str *value = value_of(found[k]);
+    PyObject *keys[3] = {NULL, NULL, NULL}, *text = NULL;
+    int status = 0, any = 0;
+    for (int k = 0; k < 3 && status == 0; k++) {
+        const lexbor_str *value = value_of(found[k + 1]);
         if (value == NULL || !value->length) continue;
-        PyObject *key = meta_key(value);
-        status = key == NULL || PyDict_SetDefault(values, key, text) == NULL ? -1 : 0;
-        Py_XDECREF(key);
+        int hit = wanted_key(wanted, value, &keys[k]);
+        status = hit < 0 ? -1 : 0;
+        any |= hit > 0;
     }
-    Py_DECREF(text);
+    if (status == 0 && any && (text = stripped_value(content)) == NULL) status = -1;
+    for (int k = 0; k < 3 && status == 0 && text != NULL && PyUnicode_GET_LENGTH(text); k++)
+        if (keys[k] != NULL && PyDict_SetDefault(values, keys[k], text) == NULL) status = -1;
+    for (int k = 0; k < 3; k++) Py_XDECREF(keys[k]);
+    Py_XDECREF(text);
     return status;
 }
 
@@ -1039,13 +1081,18 @@ static int is_ld_json(lxb_node *node) {
     return value != NULL && value->length == sizeof wanted - 1 && memcmp(value->data, wanted, sizeof wanted - 1) == 0;
 }
 
-/* head_data(root_id, meta_tag, script_tag, link_tag) -> (MetaTags.values as metadata.read_meta makes them,
+/* head_data(root_id, meta_tag, script_tag, link_tag, wanted) -> (MetaTags.values as metadata.read_meta makes them,
  * [ld+json text], the first canonical link's href or None), in document order over the descendants of root, as
  * tree.tags("meta") / tree.tags("script") / css_first("link[rel=canonical][href]") find them. */
 static PyObject *head_data(PyObject *self, PyObject *args) {
-    PyObject *id;
+    PyObject *id, *wanted;
     unsigned long long meta_tag, script_tag, link_tag;
-    if (!PyArg_ParseTuple(args, "OKKK", &id, &meta_tag, &script_tag, &link_tag)) return NULL;
+    if (!PyArg_ParseTuple(args, "OKKKO!", &id, &meta_tag, &script_tag, &link_tag, &PyTuple_Type, &wanted)) return NULL;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(wanted); k++)
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(wanted, k)) || !PyUnicode_IS_ASCII(PyTuple_GET_ITEM(wanted, k))) {
+            PyErr_SetString(PyExc_TypeError, "head_data: wanted keys must be ASCII str");
+            return NULL;
+        }
     lxb_node *root = node_of(id);
     if (root == NULL) return NULL;
     PyObject *metas = PyDict_New(), *scripts = PyList_New(0), *canonical = NULL, *result = NULL;
@@ -1054,7 +1101,7 @@ static PyObject *head_data(PyObject *self, PyObject *args) {
     while (node != NULL) {
         if (node->type == NODE_ELEMENT && (node->local_name == meta_tag || node->local_name == script_tag)) {
             if (node->local_name == meta_tag) {
-                if (add_meta(metas, node) < 0) goto done;
+                if (add_meta(metas, node, wanted) < 0) goto done;
             } else if (is_ld_json(node)) {
                 PyObject *text = subtree_text(node, 0);
                 int failed = text == NULL || PyList_Append(scripts, text) < 0;
@@ -2173,7 +2220,7 @@ static PyMethodDef methods[] = {
     {"direct_text", direct_text, METH_O, "direct_text(id): node.text(deep=False)"},
     {"own_text", own_text, METH_O, "own_text(id) -> (inline text with U+2029 breaks, link text length)"},
     {"head_data", head_data, METH_VARARGS,
-     "head_data(root_id, meta_tag, script_tag, link_tag) -> (meta values, ld_json_texts, canonical_href)"},
+     "head_data(root_id, meta_tag, script_tag, link_tag, wanted) -> (meta values, ld_json_texts, canonical_href)"},
     {"first_element", first_element, METH_VARARGS, "first_element(root_id, tag_id) -> id or None: css_first(tag)"},
     {"author_element", author_element, METH_O,
      "author_element(root_id) -> None | (content, text) | False: fields' author selector, False when undecided"},

@@ -15,7 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from scraper.extract.date_words import fold
 from scraper.extract.dates import parse_date
 from scraper.extract.generic import native_module
-from scraper.extract.metadata import AUTHOR_KEYS, DATE_KEYS, JsonLdArticle, MetaTags
+from scraper.extract.metadata import AUTHOR_KEYS, DATE_KEYS, SITE_NAME_KEYS, TITLE_KEYS, JsonLdArticle, MetaTags
 
 _SEPARATORS = re.compile(r"\s+(?:[-|–—:»«•·]|::)\s+")
 # Elements that may print the date: the first _MAX_VISIBLE entries of tree.css() of this list, where
@@ -52,8 +52,8 @@ def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, url: s
     names: set[str] | None = None
     for value, method in (
         (ld.headline, "json-ld"),
-        (meta.values.get("og:title"), "opengraph"),
-        (meta.values.get("twitter:title"), "meta"),
+        (meta.values.get(TITLE_KEYS[0]), "opengraph"),
+        (meta.values.get(TITLE_KEYS[1]), "meta"),
         (None, "title-tag"),
     ):
         if method == "title-tag":
@@ -113,8 +113,7 @@ def _is_site(part: str, names: set[str]) -> bool:
 
 def site_names(meta: MetaTags, ld: JsonLdArticle, url: str) -> set[str]:
     host = url.split("/")[2].removeprefix("www.") if url.count("/") >= 2 else ""
-    keys = ("og:site_name", "application-name", "twitter:site", "author", "apple-mobile-web-app-title")
-    names = {meta.values.get(k, "").lstrip("@") for k in keys} | {ld.publisher or "", host}
+    names = {meta.values.get(k, "").lstrip("@") for k in SITE_NAME_KEYS} | {ld.publisher or "", host}
     return {n for n in names if n and not n.startswith("http")}
 
 

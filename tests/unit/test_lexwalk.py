@@ -245,12 +245,15 @@ HEAD_PAGE = """<html><head><meta charset="utf-8"><meta property="og:title" conte
 
 
 # What metadata.read_meta does to keys and contents, which the C walk now does too: strip (Unicode spaces
-# too), lower-case (non-ASCII keys by str.lower()), the first content of a key wins, blank contents skipped.
+# too), lower-case (non-ASCII keys by str.lower()), keep the keys fields.py reads (READ_KEYS), the first content
+# of a key wins, blank contents skipped.
 META_EDGES = """<html><head><meta name="  OG:Site_Name " content="\u00a0 الجزيرة نت \u2003">
 <meta name="og:site_name" content="لا تفوز"><meta name="\u00a0" content="مفتاح من مسافة">
 <meta name="   " content="مفتاح فارغ"><meta property="ÄUTHOR" name="İD" content="كاتب">
 <meta name="blank" content=" \t\n "><meta name="dup" name="dup2" content="x" content="آخر">
 <meta name="bad" content="\udcff"><meta name="Date" content="2026-11-28"><meta name="date" content="لا">
+<meta name="\u00a0Author\u3000" content="كاتب بمسافات"><meta property="OG:TITLE" name="twitter:title" content="\udcff">
+<meta property="og:description" name="og:url" content=" /a "><meta name="x" content="y" itemprop="byl">
 </head><body><p>نص</p></body></html>"""
 
 
@@ -260,10 +263,26 @@ def test_meta_values_edges() -> None:
     html = META_EDGES.encode("utf-8", "surrogateescape")  # \udcff: a stray byte 0xFF in a content
     native_meta, _ = metadata.read_head(LexborHTMLParser(html))
     assert native_meta == metadata.read_meta(LexborHTMLParser(html))
-    values = native_meta.values
-    assert values["og:site_name"] == "الجزيرة نت" and values["date"] == "2026-11-28"
-    assert values[""] == "مفتاح من مسافة"  # a key of spaces strips to "", as in Python
-    assert values["äuthor"] == "كاتب" and "blank" not in values and values["bad"] == "\ufffd"
+    assert native_meta.values == {
+        "og:site_name": "الجزيرة نت", "date": "2026-11-28", "author": "كاتب بمسافات",  # Unicode spaces stripped
+        "og:title": "\ufffd", "twitter:title": "\ufffd", "og:url": "/a", "byl": "y",  # every wanted key of a tag
+    }  # "", "äuthor", "dup", "bad", "og:description" and "x" are not read, so not kept
+
+
+def test_every_meta_key_fields_reads_is_kept() -> None:
+    # read_meta and the C walk keep only READ_KEYS: a key fields.py asks for but missing there is never found.
+    import ast
+
+    from scraper.extract import fields, metadata
+
+    calls = [node for node in ast.walk(ast.parse(Path(fields.__file__).read_text(encoding="utf-8")))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+             and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "values"]
+    literals = {call.args[0].value for call in calls if isinstance(call.args[0], ast.Constant)}
+    assert literals == {"og:url", "og:locale", "content-language"}  # the rest come from metadata's key tuples
+    assert literals <= set(metadata.READ_KEYS)
+    # the C walk compares ASCII keys of up to 64 bytes, stripped and lower-cased
+    assert all(key.isascii() and len(key) <= 64 and key == key.strip().lower() for key in metadata.READ_KEYS)
 
 
 @pytest.mark.parametrize("path", [None, *PAGES], ids=lambda p: p.name if p else "crafted")
