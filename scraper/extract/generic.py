@@ -585,8 +585,7 @@ def _trim_edges(lines: list[str]) -> list[str]:
 
 
 def _is_comment_policy(line: str) -> bool:
-    low = line.lower()
-    return any(word in low for word in _COMMENT_POLICY_WORDS) and _COMMENT_POLICY.search(line) is not None
+    return any(map(line.lower().__contains__, _COMMENT_POLICY_WORDS)) and _COMMENT_POLICY.search(line) is not None
 
 
 def _is_sentence(line: str) -> bool:

@@ -129,9 +129,10 @@ def _unwrap(text: str) -> str:
     # The regex only when a wrapper may lead: JSON starts with "{" or "[" (a cold regex call costs ~4 us).
     if text[:1] not in "{[" and (m := _LEADING_WRAPPER.match(text)):
         text = text[m.end():]
-    for end in _TRAILING_WRAPPERS:
-        if text.endswith(end):
-            return text[: -len(end)]
+    if text.endswith(_TRAILING_WRAPPERS):  # one call for the usual block that ends as JSON does
+        for end in _TRAILING_WRAPPERS:
+            if text.endswith(end):
+                return text[: -len(end)]
     return text
 
 
