@@ -71,10 +71,16 @@ NOTES = """
   pages): lexbor's parse 51%, Python 19% (JSON-LD ~6%, the field pickers, the glue), the body's C steps
   10% and the Python they call 7%, <meta>/JSON-LD C walk 4.5%, the UTF-8 scan 2%. Within the parse, tag
   and attribute name lookups in lexbor's static tables are 12%, script and style bodies 13%.
-* 2026-11-29, later: ~2-4% (in-process A/B of the two builds, cold) from an inline whitespace test in the
-  C walk (CPython's is a call per non-ASCII character, i.e. per Arabic letter), a substring check before
-  the case-blind comment-policy search (~4 us a line), the JSON-LD wrapper regex only for blocks that do
-  not start as JSON, and, for str input, the mojibake hint read from the encoded bytes (76 -> 68 us).
+* 2026-11-29, later: ~4% off the English single shot (3.7% bytes, 4.2% str) and ~6% off the Arabic one, by
+  an in-process A/B of the whole extract_article against the code of that afternoon (each page:
+  trafilatura, then one of the two, the order flipping each round; median of the per-page ratios): an
+  inline whitespace test in the C walk (CPython's is a call per non-ASCII character, i.e. per Arabic
+  letter), a substring check before the case-blind comment-policy search (~4 us a line), boilerplate lines
+  checked from C without a Python frame, only the <meta> keys the pickers read turned into str (~7 of
+  ~27 a page), the JSON-LD wrapper regex only for blocks that do not start as JSON, site names only for
+  a split title, and, for str input, the mojibake hint read from the encoded bytes (76 -> 68 us); ~2,180
+  bytecodes a page instead of ~2,770. Runs of the whole benchmark swing by more than that from one to the
+  next on this machine (ours 0.65-0.78 ms).
 * Tried and dropped (measured): cutting `<script>` bodies out before parsing, in Python (the parse of the
   stripped page plus the scan cost what the full parse did) and then in C, exactly: a scan by the
   tokenizer's rules for script data and RAWTEXT, each cut body replaced by a marker byte, and the parsed
@@ -85,11 +91,13 @@ NOTES = """
   exports, past selectolax) saved 1-4% of the parse; -march=native nothing. Also: one CSS query for the
   junk tags or the text blocks (lexbor's selector engine is slower than the walk), malloc tuning (no
   change; no page faults inside our calls), profile-guided optimisation of lexbor (gcc 12 with LTO: parse
-  309 us against 249 without it). Not taken: orjson or msgspec for JSON-LD (7-12 us a page cold, but both
-  refuse the raw control characters `strict=False` reads, in 2 of 189 blocks here: json stays anyway, as
-  the fallback, for ~1.5%). Not done: a pre-filter in C before the boilerplate-line regex (its
-  ~14 calls a page cost ~6 us warm; a second copy of its rules is not worth that). Pausing the garbage
-  collector is no gain to claim: no collection runs inside our calls here (gc.callbacks over 181 pages).
+  309 us against 249 without it), mypyc on fields, metadata and dates (the same Python compiled to C:
+  +1% single shot, its larger code as cold as the interpreter's). Not taken: orjson or msgspec for
+  JSON-LD (7-12 us a page cold, but both refuse the raw control characters `strict=False` reads, in 2 of
+  189 blocks here: json stays anyway, as the fallback, for ~1.5%). Not done: a pre-filter in C before the
+  boilerplate-line regex (its ~14 calls a page cost ~6 us warm; a second copy of its rules is not worth
+  that; the calls skip the Python frame since 2026-11-29). Pausing the garbage collector is no gain to
+  claim: no collection runs inside our calls here (gc.callbacks over 181 pages).
 * Hijri: `scraper/extract/hijri.py` converts with the Umm al-Qura calendar (hijridate's tables, 1343-1500 AH)
   since 2026-11-29, and with the tabular calendar (civil epoch) outside them; the line above says how far the
   tabular one is from Umm al-Qura, which is why it is only the fallback now (it was the converter before:
