@@ -1466,6 +1466,15 @@ static PyObject *encode_utf8(PyObject *self, PyObject *text) {
         const __m128i zero = _mm_setzero_si128(), above_ascii = _mm_set1_epi16((short)0xFF80);
         const __m128i above_two = _mm_set1_epi16((short)0xF800), surrogate = _mm_set1_epi16((short)0xD800);
         for (; k + 8 <= length; k += 8) { /* per 16-bit lane: 1, +1 past ASCII, +1 past U+07FF, -3 a surrogate */
+            if (k + 16 <= length) { /* 16 ASCII characters at once: the common run in a page's markup */
+                __m128i both = _mm_or_si128(_mm_loadu_si128((const __m128i *)(units + k)),
+                                            _mm_loadu_si128((const __m128i *)(units + k + 8)));
+                if (_mm_movemask_epi8(_mm_cmpeq_epi16(_mm_and_si128(both, above_ascii), zero)) == 0xFFFF) {
+                    size += 16;
+                    k += 8; /* and 8 more by the loop */
+                    continue;
+                }
+            }
             __m128i chars = _mm_loadu_si128((const __m128i *)(units + k)), top = _mm_and_si128(chars, above_two);
             unsigned ascii_lanes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(_mm_and_si128(chars, above_ascii), zero));
             if (ascii_lanes == 0xFFFF) {
@@ -1497,7 +1506,21 @@ static PyObject *encode_utf8(PyObject *self, PyObject *text) {
     if (kind == PyUnicode_2BYTE_KIND) { /* runs of 8 ASCII characters packed to 8 bytes at once */
         const Py_UCS2 *units = data;
         const __m128i high = _mm_set1_epi16((short)0xFF80), angle = _mm_set1_epi16('<');
+        const __m128i angle_bytes = _mm_set1_epi8('<');
         while (i + 8 <= length) {
+            if (i + 16 <= length) { /* 16 ASCII characters packed to 16 bytes, their '<' counted on the bytes */
+                __m128i low = _mm_loadu_si128((const __m128i *)(units + i)),
+                        up = _mm_loadu_si128((const __m128i *)(units + i + 8));
+                if (_mm_movemask_epi8(_mm_cmpeq_epi16(_mm_and_si128(_mm_or_si128(low, up), high),
+                                                      _mm_setzero_si128())) == 0xFFFF) {
+                    __m128i bytes16 = _mm_packus_epi16(low, up);
+                    lt += popcount16((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(bytes16, angle_bytes)));
+                    _mm_storeu_si128((__m128i *)out, bytes16);
+                    out += 16;
+                    i += 16;
+                    continue;
+                }
+            }
             __m128i chars = _mm_loadu_si128((const __m128i *)(units + i));
             if (_mm_movemask_epi8(_mm_cmpeq_epi16(_mm_and_si128(chars, high), _mm_setzero_si128())) != 0xFFFF) {
                 Py_UCS4 c = units[i++]; /* the first non-ASCII one of these, alone */

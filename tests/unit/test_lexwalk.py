@@ -409,6 +409,9 @@ def test_encode_utf8_is_what_selectolax_feeds_lexbor_for_a_str() -> None:
     alphabet = ["<", "a", " ", "é", "ÿ", "ب", "ة", "€", "\u07ff", "\u0800", "\ud800", "\udfff", "😀", "\uffff"]
     samples = ["", "<p>plain</p>", "café <b>crème</b>", "<p>أعلنت وزارة الخارجية</p>" * 50, "\ud83d\ude00<"]
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(70))) for _ in range(3000)]
+    # one odd character in a run of ASCII, at every place around the 8- and 16-character blocks
+    samples += [("<a>" * 14)[:n][:at] + odd + ("<a>" * 14)[:n][at + 1:]
+                for n in range(1, 42) for at in range(n) for odd in ("é", "\u2019", "\ud800", "😀")]
     for text in samples:
         assert generic._native.encode_utf8(text) == (text.encode("utf-8", "ignore"), text.count("<")), repr(text)
 
