@@ -125,6 +125,27 @@ def test_paragraph_lines_are_normalised_like_str_split_in_every_kind_of_str(word
     assert generic.extract_paragraphs(LexborHTMLParser(html), native=False) == [expected]
 
 
+def test_block_and_link_measures_agree_on_random_text_across_16_byte_blocks() -> None:
+    # The C walk measures ASCII 16 bytes at a time (characters, words, commas, stripped lengths) and the rest
+    # character by character: text mixing both, with every kind of space, at every offset.
+    import random
+
+    rng = random.Random(11)
+    alphabet = ["a", "b", " ", " ", "\t", "\n", "\x0b", "\x1c", "\x1f", ",", "،", "é", "ب", "\u00a0", "\u3000"]
+    for _ in range(60):
+        blocks = []
+        for _ in range(6):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 90)))
+            link = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+            blocks.append(f"<p>{text}<a href='/x'>{link}</a>{text[::-1]}</p>")
+        assert_same_walk(f"<body><div>{''.join(blocks)}</div></body>")
+    for _ in range(3000):  # the block measure inside paragraphs(), seen through its test hook
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 120)))
+        expected = (len(" ".join(text.split())), text.count(",") + text.count("،"))
+        assert generic._native.measure_text(text.encode()) == expected, repr(text)
+    assert generic._native.measure_text(b"ab \xff cd") is None  # not UTF-8: the caller decodes instead
+
+
 def test_broken_utf8_in_bytes_is_replaced_alike() -> None:
     assert_same_walk(b"<body><p>\xd9\x85\xd8 \xff\xfe caf\xc3\xa9 <a href=x>\xd8\xa8\xd8</a> ok</p></body>")
 
