@@ -46,8 +46,8 @@ _ARABIC_SCRIPT_LANGS = frozenset({"ar", "fa", "ur", "ps", "ku", "ckb", "sd", "ug
 
 
 def pick_title(tree: LexborHTMLParser, ld: JsonLdArticle, meta: MetaTags, url: str) -> tuple[str | None, str | None]:
-    # The <title> and <h1> lookups are CSS queries (~10 us each): made only when a candidate needs them. The
-    # site names too: only a title split by a separator (" - ", " | ") is cut by them.
+    # The <title> and <h1> lookups (a walk of the tree each) are made only when a candidate needs them, and
+    # the site names only for a title split by a separator (" - ", " | "): clean_title returns any other whole.
     h1_text: str | None = None
     names: set[str] | None = None
     for value, method in (
