@@ -1464,13 +1464,15 @@ static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
 }
 
 /* What selectolax hands lexbor for a str: text.encode("utf-8", "ignore") (lone surrogates dropped), with the
- * count of '<' that scan_utf8 gives for bytes, in one pass. ASCII text is its own UTF-8. */
+ * count of '<' that scan_utf8 gives for bytes and whether the text holds an Ø or a Ù. ASCII text is its own
+ * UTF-8. */
 static PyObject *encode_utf8(PyObject *self, PyObject *text) {
     if (!PyUnicode_Check(text)) {
         PyErr_SetString(PyExc_TypeError, "encode_utf8 takes a str");
         return NULL;
     }
     Py_ssize_t length = PyUnicode_GET_LENGTH(text), lt = 0;
+    int lead = 0; /* an Ø or a Ù was seen: decode.has_mojibake's hint (its two finds over a str cost more) */
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     if (PyUnicode_IS_ASCII(text)) {
@@ -1483,7 +1485,7 @@ static PyObject *encode_utf8(PyObject *self, PyObject *text) {
         }
         lt = PyLong_AsSsize_t(PyTuple_GET_ITEM(scan, 1));
         Py_DECREF(scan);
-        return Py_BuildValue("(Nn)", bytes, lt);
+        return Py_BuildValue("(NnO)", bytes, lt, Py_False);
     }
     Py_ssize_t size = 0; /* the exact UTF-8 size first (branch-free loops the compiler vectorises): a
                             * worst-case buffer cut down afterwards cost more */
@@ -1561,6 +1563,7 @@ static PyObject *encode_utf8(PyObject *self, PyObject *text) {
                     continue;
                 }
                 if (c < 0x800) {
+                    lead |= c == 0xD8 || c == 0xD9;
                     *out++ = (unsigned char)(0xC0 | c >> 6);
                 } else if (c >= 0xD800 && c <= 0xDFFF) {
                     continue; /* "ignore": a lone surrogate has no UTF-8 */
@@ -1584,6 +1587,7 @@ static PyObject *encode_utf8(PyObject *self, PyObject *text) {
             lt += c == '<';
             *out++ = (unsigned char)c;
         } else if (c < 0x800) {
+            lead |= c == 0xD8 || c == 0xD9;
             *out++ = (unsigned char)(0xC0 | c >> 6);
             *out++ = (unsigned char)(0x80 | (c & 0x3F));
         } else if (c >= 0xD800 && c <= 0xDFFF) {
@@ -1604,7 +1608,7 @@ static PyObject *encode_utf8(PyObject *self, PyObject *text) {
         PyErr_SetString(PyExc_SystemError, "encode_utf8: size pass and encoding pass disagree");
         return NULL;
     }
-    return Py_BuildValue("(Nn)", bytes, lt);
+    return Py_BuildValue("(NnO)", bytes, lt, lead ? Py_True : Py_False);
 }
 
 /* ---- generic._widgets' scan: the elements inside a container that boilerplate.is_widget has to judge, and
@@ -2313,7 +2317,8 @@ static PyMethodDef methods[] = {
     {"json_dicts", json_dicts, METH_O, "json_dicts(data): metadata._walk, every dict of a JSON tree in its order"},
     {"date_sources", date_sources, METH_VARARGS,
      "date_sources(root_id, budget, time_tag, h1_tag) -> (time datetimes, date candidates, ids after each h1)"},
-    {"encode_utf8", encode_utf8, METH_O, "encode_utf8(text) -> (text.encode('utf-8', 'ignore'), count of '<')"},
+    {"encode_utf8", encode_utf8, METH_O,
+     "encode_utf8(text) -> (text.encode('utf-8', 'ignore'), count of '<', whether 'Ø' or 'Ù' is in text)"},
     {"measure_text", measure_text, METH_O, "measure_text(data) -> (normalised length, commas) | None (for tests)"},
     {"scan_utf8", scan_utf8, METH_O,
      "scan_utf8(data) -> (0 not valid UTF-8 | 1 ASCII | 2 valid UTF-8, count of '<')"},
@@ -2330,4 +2335,12 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_lexwalk", "The generic extractor's walk in C.", -1,
                                     methods};
 
-PyMODINIT_FUNC PyInit__lexwalk(void) { return PyModule_Create(&module); }
+/* Bumped when a function's arguments or results change: native.py refuses a build of another version (pip
+ * keeps the old file when a rebuild fails, and a call with the old shapes would fail on every page). */
+enum { VERSION = 2 };
+
+PyMODINIT_FUNC PyInit__lexwalk(void) {
+    PyObject *module_object = PyModule_Create(&module);
+    if (module_object != NULL && PyModule_AddIntConstant(module_object, "VERSION", VERSION) < 0) Py_CLEAR(module_object);
+    return module_object;
+}

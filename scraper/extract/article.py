@@ -16,13 +16,7 @@ from scraper.errors import ExtractionError
 from scraper.extract import native
 from scraper.extract.boilerplate import DROP_TAGS, is_boilerplate_text
 from scraper.extract.dates import parse_date
-from scraper.extract.decode import (
-    DecodedPage,
-    decode_for_parse,
-    has_mojibake,
-    repair_mojibake,
-    utf8_has_mojibake,
-)
+from scraper.extract.decode import DecodedPage, decode_for_parse, has_mojibake, repair_mojibake
 from scraper.extract.fields import (
     clean_author,
     clean_title,
@@ -131,12 +125,12 @@ def _parse_input(html: str | bytes | DecodedPage, content_type: str | None) -> t
         return decode_for_parse(html, content_type)
     if _encode_utf8 is None or not html or html.isspace():
         return (repair_mojibake(html)[0] if has_mojibake(html) else html), None
-    # text.encode("utf-8", "ignore") and the count of '<' in one C pass; the mojibake check then reads the
-    # bytes (a memchr), which costs less than has_mojibake's two scans of a str.
-    encoded, tags = _encode_utf8(html)
-    if not utf8_has_mojibake(encoded, html):
+    # text.encode("utf-8", "ignore"), the count of '<' and whether an Ø or a Ù (mojibake's hint) is there, in one
+    # C pass: has_mojibake's two scans of the str only when one is.
+    encoded, tags, lead = _encode_utf8(html)
+    if not lead or not has_mojibake(html):
         return encoded, tags
-    return _encode_utf8(repair_mojibake(html)[0])  # type: ignore[no-any-return]
+    return _encode_utf8(repair_mojibake(html)[0])[:2]  # type: ignore[no-any-return]
 
 
 def _fill(draft: ArticleDraft, name: str, found: tuple[object, str | None]) -> None:

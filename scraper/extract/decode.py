@@ -246,11 +246,10 @@ def has_mojibake(text: str) -> bool:
     return False
 
 
-def utf8_has_mojibake(utf8: bytes, text: str | None = None) -> bool:
-    """has_mojibake of the strict UTF-8 decoding of ``utf8`` (``text``, when the caller has it: then the bytes
-    are its encoding), where Ø and Ù are C3 98 and C3 99: one memchr scan of the bytes for C3 costs a quarter
-    of has_mojibake's two of a text stored two bytes a character, and needs no text. Only a page with either,
-    or with many Latin letters (C3 + another byte), is read as text."""
+def utf8_has_mojibake(utf8: bytes) -> bool:
+    """has_mojibake of the strict UTF-8 decoding of ``utf8``, where Ø and Ù are C3 98 and C3 99: one memchr
+    scan of the bytes for C3 costs a quarter of has_mojibake's two of a text stored two bytes a character,
+    and needs no text. Only a page with either, or with many Latin letters (C3 + another byte), is decoded."""
     i = utf8.find(b"\xc3")
     for _ in range(_C3_CHECKS):
         if i == -1:
@@ -258,7 +257,7 @@ def utf8_has_mojibake(utf8: bytes, text: str | None = None) -> bool:
         if utf8[i + 1] in (0x98, 0x99):  # valid UTF-8: a continuation byte follows every C3
             break
         i = utf8.find(b"\xc3", i + 2)
-    return has_mojibake(utf8.decode() if text is None else text)
+    return has_mojibake(utf8.decode())
 
 
 def repair_mojibake(text: str) -> tuple[str, bool]:

@@ -16,6 +16,8 @@ from scraper.logs import log_event
 OFF_SWITCH = "SCRAPER_PURE_PYTHON_EXTRACT"
 # What _lexwalk.attrs reads: the attributes boilerplate.is_widget and generic._class_weight look at.
 ATTRIBUTES = frozenset({"class", "id", "style", "role", "hidden", "aria-hidden"})
+# The _lexwalk.c VERSION this Python side expects (the shapes of arguments and results).
+VERSION = 2
 # What the Python side calls: a build that lacks one is refused as a whole.
 FUNCTIONS = ("configure", "configure_rules", "walk", "paragraphs", "text", "text_with_breaks", "stripped_len",
              "direct_text", "own_text", "attrs", "vote", "widget_candidates", "head_data", "json_dicts",
@@ -31,9 +33,8 @@ def load(**tables: Any) -> ModuleType | None:
     except ImportError as exc:  # installed without a C compiler
         log_event("extract.native_missing", level=logging.WARNING, error=str(exc))
         return None
-    missing = sorted(name for name in FUNCTIONS if not hasattr(_lexwalk, name))
-    if missing:  # a build left over from an older checkout (pip keeps the old file when a rebuild fails)
-        log_event("extract.native_refused", level=logging.WARNING, error=f"stale build, lacks {', '.join(missing)}")
+    if (stale := _stale(_lexwalk)) is not None:  # left over from an older checkout (pip keeps the old file
+        log_event("extract.native_refused", level=logging.WARNING, error=stale)  # when a rebuild fails)
         return None
     try:
         _lexwalk.configure(**tables)
@@ -41,6 +42,16 @@ def load(**tables: Any) -> ModuleType | None:
         log_event("extract.native_refused", level=logging.WARNING, error=str(exc))
         return None
     return _lexwalk
+
+
+def _stale(module: ModuleType) -> str | None:
+    """Why a build does not fit this Python side, or None."""
+    missing = sorted(name for name in FUNCTIONS if not hasattr(module, name))
+    if missing:
+        return f"stale build, lacks {', '.join(missing)}"
+    if getattr(module, "VERSION", None) != VERSION:
+        return f"stale build, version {getattr(module, 'VERSION', None)} where {VERSION} is expected"
+    return None
 
 
 def scanner() -> Any:
@@ -51,7 +62,7 @@ def scanner() -> Any:
 
 def encoder() -> Any:
     """_lexwalk.encode_utf8 (article.py's str input as the UTF-8 selectolax would make of it, with the '<'
-    count), or None; like scanner()."""
+    count and whether an Ø or a Ù is in it), or None; like scanner()."""
     return _plain("encode_utf8")
 
 
@@ -62,7 +73,7 @@ def _plain(name: str) -> Any:
         from scraper.extract import _lexwalk  # type: ignore[attr-defined]
     except ImportError:  # load() logs it
         return None
-    return getattr(_lexwalk, name, None)
+    return None if _stale(_lexwalk) is not None else getattr(_lexwalk, name, None)  # load() logs a stale one
 
 
 def refuse(reason: str) -> None:

@@ -306,7 +306,7 @@ MOJIBAKE = ARABIC.encode("utf-8").decode("latin-1").encode("utf-8")
     ],
 )
 def test_mojibake_hint_read_from_utf8_bytes(body: bytes, text: str, fix: str | None) -> None:
-    assert utf8_has_mojibake(body) == has_mojibake(body.decode()) == utf8_has_mojibake(body, body.decode())
+    assert utf8_has_mojibake(body) == has_mojibake(body.decode())
     assert _parse_input(body.decode(), None)[0] == text.encode()  # a str page: repaired, then encoded
     page = decode_page(body)
     assert (page.text, page.encoding, page.fix) == (text, "utf-8", fix)

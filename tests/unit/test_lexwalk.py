@@ -172,6 +172,18 @@ def test_a_stale_build_lacking_a_function_is_refused(monkeypatch: pytest.MonkeyP
     assert all(hasattr(generic._native, name) for name in native.FUNCTIONS[:-1])
 
 
+def test_a_build_of_another_version_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    # encode_utf8 gained a result in version 2: an older build would unpack wrongly on every str page.
+    assert generic._native.VERSION == native.VERSION
+    monkeypatch.setattr(native, "VERSION", native.VERSION + 1)
+    with caplog.at_level("WARNING"):
+        assert native.load(**generic._NATIVE_TABLES) is None
+    refusals = [r for r in caplog.records if r.getMessage() == "extract.native_refused"]
+    assert refusals and "version" in refusals[-1].fields["error"]  # type: ignore[attr-defined]
+    assert native.encoder() is None and native.scanner() is None  # nor are its plain functions used
+
+
 def test_out_of_range_tables_are_refused() -> None:
     assert native.load(**{**generic._NATIVE_TABLES, "junk": {10_000}}) is None
     generic._native = native.load(**generic._NATIVE_TABLES)
@@ -433,8 +445,10 @@ def test_encode_utf8_is_what_selectolax_feeds_lexbor_for_a_str() -> None:
     # one odd character in a run of ASCII, at every place around the 8- and 16-character blocks
     samples += [("<a>" * 14)[:n][:at] + odd + ("<a>" * 14)[:n][at + 1:]
                 for n in range(1, 42) for at in range(n) for odd in ("é", "\u2019", "\ud800", "😀")]
+    samples += ["Ø", "Ù", "<p>Ø§Ù\u201e</p>", "é" * 20 + "Ù", "😀Ø", "Ú×"]  # mojibake's hint, in every kind
     for text in samples:
-        assert generic._native.encode_utf8(text) == (text.encode("utf-8", "ignore"), text.count("<")), repr(text)
+        hint = "\u00d8" in text or "\u00d9" in text
+        assert generic._native.encode_utf8(text) == (text.encode("utf-8", "ignore"), text.count("<"), hint), repr(text)
 
 
 AUTHOR_PAGES = [
