@@ -499,8 +499,8 @@ static PyObject *list_of_ssize(const Py_ssize_t *values, Py_ssize_t count) {
 /* " ".join(text.split()), the same object when it is already so. Two passes: the first finds the result's
  * length and largest character (a str must be stored in the smallest kind that holds it), the second
  * writes it. Each is written out per kind of str (PyUnicode_READ would switch on the kind per character). */
-#define NORMALISE_MEASURE(TYPE)                                                                                   \
-    for (const TYPE *at = data, *end = at + length; at < end; at++) {                                           \
+#define NORMALISE_MEASURE(TYPE, FROM)                                                                             \
+    for (const TYPE *at = (const TYPE *)data + (FROM), *end = (const TYPE *)data + length; at < end; at++) {    \
         Py_UCS4 c = *at;                                                                                          \
         if (is_space(c)) {                                                                                        \
             normal &= c == ' ' && !space;                                                                         \
@@ -524,15 +524,43 @@ static PyObject *list_of_ssize(const Py_ssize_t *values, Py_ssize_t count) {
         PyUnicode_WRITE(result_kind, result_data, written++, c);                                                  \
     }
 
+/* normalise's first pass over the leading 16-byte blocks of ASCII of a one-byte str, with SSE2 masks (a line
+ * of English text is mostly such blocks); returns how many characters it took. The largest character is the
+ * scalar loop's to find: ASCII ones do not change the kind of the result. */
+static Py_ssize_t ascii_measure(const void *data, Py_ssize_t length, Py_ssize_t *out, Py_ssize_t *words, int *normal,
+                                int *space) {
+    Py_ssize_t at = 0;
+#ifdef __SSE2__
+    const Py_UCS1 *chars = data;
+    const __m128i blank = _mm_set1_epi8(' ');
+    for (; length - at >= 16; at += 16) {
+        __m128i block = _mm_loadu_si128((const __m128i *)(chars + at));
+        if (_mm_movemask_epi8(block)) break; /* a character past ASCII: the scalar loop goes on from here */
+        unsigned spaces = ascii_space_bits(block), letters = ~spaces & 0xFFFF;
+        unsigned after_space = ((spaces << 1) | (unsigned)*space) & 0xFFFF;
+        unsigned blanks = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, blank));
+        if ((spaces & ~blanks) || (spaces & after_space)) *normal = 0; /* not " ", or a second separator */
+        *words += popcount16(letters & after_space);
+        *out += popcount16(letters);
+        *space = (int)(spaces >> 15);
+    }
+#else
+    (void)data; (void)length; (void)out; (void)words; (void)normal; (void)space;
+#endif
+    return at;
+}
+
 static PyObject *normalise(PyObject *text) {
     Py_ssize_t length = PyUnicode_GET_LENGTH(text), out = 0, words = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     int normal = 1, space = 1; /* space: the last character was a separator (or nothing yet) */
     Py_UCS4 largest = 0;
-    if (kind == PyUnicode_1BYTE_KIND) NORMALISE_MEASURE(Py_UCS1)
-    else if (kind == PyUnicode_2BYTE_KIND) NORMALISE_MEASURE(Py_UCS2)
-    else NORMALISE_MEASURE(Py_UCS4)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        Py_ssize_t ascii = ascii_measure(data, length, &out, &words, &normal, &space);
+        NORMALISE_MEASURE(Py_UCS1, ascii)
+    } else if (kind == PyUnicode_2BYTE_KIND) NORMALISE_MEASURE(Py_UCS2, 0)
+    else NORMALISE_MEASURE(Py_UCS4, 0)
     if (normal && (length == 0 || !space)) return Py_NewRef(text);
     out += words ? words - 1 : 0;
     PyObject *result = PyUnicode_New(out, words > 1 && largest < ' ' ? ' ' : largest);
@@ -1890,6 +1918,16 @@ static int measure_utf8(const unsigned char *p, const unsigned char *end, Py_ssi
     return 1;
 }
 
+/* normalise_text(text) -> " ".join(text.split()) by normalise (the same object when it is already so): for
+ * the tests, as measure_text. */
+static PyObject *normalise_text(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "normalise_text takes a str");
+        return NULL;
+    }
+    return normalise(arg);
+}
+
 /* measure_text(data) -> (len(" ".join(text.split())), commas) or None for bytes that are not valid UTF-8:
  * measure_utf8 as the tests see it (the walk uses it inside paragraphs(), where an error shows only as a
  * score). */
@@ -2320,6 +2358,7 @@ static PyMethodDef methods[] = {
     {"encode_utf8", encode_utf8, METH_O,
      "encode_utf8(text) -> (text.encode('utf-8', 'ignore'), count of '<', whether 'Ø' or 'Ù' is in text)"},
     {"measure_text", measure_text, METH_O, "measure_text(data) -> (normalised length, commas) | None (for tests)"},
+    {"normalise_text", normalise_text, METH_O, "normalise_text(text) -> ' '.join(text.split()) (for tests)"},
     {"scan_utf8", scan_utf8, METH_O,
      "scan_utf8(data) -> (0 not valid UTF-8 | 1 ASCII | 2 valid UTF-8, count of '<')"},
     {"widget_candidates", widget_candidates, METH_VARARGS,

@@ -146,6 +146,28 @@ def test_block_and_link_measures_agree_on_random_text_across_16_byte_blocks() ->
     assert generic._native.measure_text(b"ab \xff cd") is None  # not UTF-8: the caller decodes instead
 
 
+def test_lines_are_normalised_like_str_split_across_16_character_blocks() -> None:
+    # normalise reads 16 ASCII characters of a one-byte str at once, the rest one by one, and gives the str
+    # itself back when it is already normal (one " " between words, none at the ends).
+    import random
+
+    rng = random.Random(12)
+    spaces = [" ", " ", "\t", "\n", "\x0b", "\x1c", "\x1f"]
+    for _ in range(3000):  # every kind of space, in str of each kind
+        extra = ["é", "\x85", "\u00a0", "ب", "😀"][: rng.randrange(6)]
+        text = "".join(rng.choice(["a", "b", ",", *spaces, *extra]) for _ in range(rng.randrange(0, 120)))
+        result = generic._native.normalise_text(text)
+        assert result == " ".join(text.split()), repr(text)
+        assert (result is text) == (result == text)
+    for _ in range(3000):  # words and separators: normal only when every separator is one " "
+        letters = rng.choice(["abcdefg,", "abcdefg,", "abcdefg,", "abcé", "abcب"])  # ASCII mostly: the fast path
+        words = ["".join(rng.choice(letters) for _ in range(rng.randrange(1, 9))) for _ in range(rng.randrange(1, 30))]
+        text = "".join(word + rng.choice([" "] * 20 + ["  ", "\t", "\n", "\x1c", "\u00a0"]) for word in words)[:-1]
+        text = rng.choice(["", "", " "]) + text  # a leading blank is not normal either
+        result = generic._native.normalise_text(text)
+        assert result == " ".join(text.split()) and (result is text) == (" ".join(text.split()) == text), repr(text)
+
+
 def test_broken_utf8_in_bytes_is_replaced_alike() -> None:
     assert_same_walk(b"<body><p>\xd9\x85\xd8 \xff\xfe caf\xc3\xa9 <a href=x>\xd8\xa8\xd8</a> ok</p></body>")
 
