@@ -199,16 +199,16 @@ static Py_ssize_t utf8_stripped_length(const unsigned char *p, const unsigned ch
         if (end - p >= 16) { /* 16 ASCII bytes at once: 16 characters, the spaces from a mask */
             __m128i block = _mm_loadu_si128((const __m128i *)p);
             if (!_mm_movemask_epi8(block)) {
-                unsigned words = ~ascii_space_bits(block) & 0xFFFF; /* the non-space characters */
+                unsigned visible = ~ascii_space_bits(block) & 0xFFFF; /* the non-space characters */
                 p += 16;
                 if (!chars) { /* still in the leading spaces */
-                    if (!words) continue;
-                    int first = __builtin_ctz(words);
+                    if (!visible) continue;
+                    int first = __builtin_ctz(visible);
                     chars = 16 - first;
-                    kept = (31 - __builtin_clz(words)) - first + 1;
+                    kept = (31 - __builtin_clz(visible)) - first + 1;
                     continue;
                 }
-                if (words) kept = chars + (31 - __builtin_clz(words)) + 1;
+                if (visible) kept = chars + (31 - __builtin_clz(visible)) + 1;
                 chars += 16;
                 continue;
             }
