@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser
 
@@ -26,7 +27,30 @@ _WORDS = (
     "pager", "outbrain", "taboola", "dfp", "ad-container", "ad-slot", "adsbygoogle", "most-read",
     "mostread", "trending", "signup", "paywall", "visually-hidden", "sr-only", "copyright",
 )
-_WIDGET = re.compile("|".join(_WORDS))
+
+
+def word_trie_pattern(words: tuple[str, ...]) -> str:
+    """A regex matching exactly the strings of ``words``, with shared prefixes factored ("ad(?:-slot|vert)"):
+    the regex engine tries each alternative in turn, so a flat "a|b|..." of 55 words made a search of a
+    class label cost ~2 us, about twice this."""
+    trie: dict[str, Any] = {}  # char -> the same again; "" marks a word's end
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(trie)
+
+
+_WIDGET = re.compile(word_trie_pattern(_WORDS))
 # Attribute-only markers of hidden or non-story regions.
 _HIDDEN_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "search"})
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none")

@@ -51,3 +51,21 @@ def test_boilerplate_lines_in_the_story_are_dropped(native: bool) -> None:
     html = f"<html><body><article>{story[0]}{''.join(junk)}{''.join(story[1:])}</article></body></html>"
     paragraphs = generic.extract_paragraphs(LexborHTMLParser(html), native=native)
     assert len(paragraphs) == 3 and not any(word in " ".join(paragraphs) for word in ("أيضا", "الحقوق", "Share"))
+
+
+def test_the_widget_word_pattern_matches_exactly_the_words() -> None:
+    # _WIDGET is built as a trie of boilerplate._WORDS: the same language as "word|word|...", searched faster.
+    import random
+    import re
+
+    from scraper.extract import boilerplate
+
+    flat = re.compile("|".join(map(re.escape, boilerplate._WORDS)))
+    rng = random.Random(4)
+    labels = ["".join(rng.choice("abcdegilmnoprstuw-_ 0123") for _ in range(rng.randrange(0, 60)))
+              for _ in range(20000)]
+    near = [w[:cut] + extra for w in boilerplate._WORDS for cut in (len(w) - 1, len(w)) for extra in ("", "s", "x")]
+    near += [f"{rng.choice(labels)}{w}{rng.choice(labels)}" for w in boilerplate._WORDS for _ in range(20)]
+    for label in labels + near:
+        assert bool(boilerplate._WIDGET.search(label)) == bool(flat.search(label)), label
+        assert (boilerplate._WIDGET.fullmatch(label) is not None) == (label in boilerplate._WORDS), label
