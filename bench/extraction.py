@@ -71,17 +71,18 @@ NOTES = """
   pages): lexbor's parse 51%, Python 19% (JSON-LD ~6%, the field pickers, the glue), the body's C steps
   10% and the Python they call 7%, <meta>/JSON-LD C walk 4.5%, the UTF-8 scan 2%. Within the parse, tag
   and attribute name lookups in lexbor's static tables are 12%, script and style bodies 13%.
-* 2026-11-29, later: 5.9% off the English single shot given bytes, 9.4% given str, ~6% off the Arabic one,
+* 2026-11-29, later: ~6% off the English single shot given bytes, 9.4% given str, ~6% off the Arabic one,
   by an in-process A/B of the whole extract_article against the code of that afternoon (each page:
   trafilatura, then one of the two, the order flipping each round; median of the per-page ratios): in the
   C walk an inline whitespace test (CPython's is a call per non-ASCII character, i.e. per Arabic letter),
   block and link text measured and lines normalised 16 ASCII characters at a time; a substring check
   before the case-blind comment-policy search (~4 us a line), boilerplate lines checked from C without a
   Python frame, only the <meta> keys the pickers read turned into str (~7 of ~27 a page), the JSON-LD
-  wrapper regex only for blocks that do not start as JSON, site names only for a split title; for str
-  input, 16 ASCII characters encoded at once (45-71 -> 31-49 us warm), with mojibake's hint (an Ø or a Ù)
-  noted on the way. ~2,180 bytecodes a page instead of ~2,770. Runs of the whole benchmark swing by about
-  as much from one to the next on this machine (ours 0.58-0.78 ms).
+  wrapper regex only for blocks that do not start as JSON, site names only for a split title, the
+  widget-word regex built as a trie of its words (half the cost of a search); for str input, 16 ASCII
+  characters encoded at once (45-71 -> 31-49 us warm), with mojibake's hint (an Ø or a Ù) noted on the
+  way. ~2,180 bytecodes a page instead of ~2,770. Runs of the whole benchmark swing by about as much from
+  one to the next on this machine (ours 0.58-0.78 ms).
 * Tried and dropped (measured): cutting `<script>` bodies out before parsing, in Python (the parse of the
   stripped page plus the scan cost what the full parse did) and then in C, exactly: a scan by the
   tokenizer's rules for script data and RAWTEXT, each cut body replaced by a marker byte, and the parsed
