@@ -29,7 +29,7 @@ _WORDS = (
 )
 
 
-def word_trie_pattern(words: tuple[str, ...]) -> str:
+def _word_trie_pattern(words: tuple[str, ...]) -> str:
     """A regex matching exactly the strings of ``words``, with shared prefixes factored ("ad(?:-slot|vert)"):
     the regex engine tries each alternative in turn, so a flat "a|b|..." of 55 words made a search of a
     class label cost ~2 us, about twice this."""
@@ -50,7 +50,7 @@ def word_trie_pattern(words: tuple[str, ...]) -> str:
     return pattern(trie)
 
 
-_WIDGET = re.compile(word_trie_pattern(_WORDS))
+_WIDGET = re.compile(_word_trie_pattern(_WORDS))
 # Attribute-only markers of hidden or non-story regions.
 _HIDDEN_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "search"})
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none")

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from hijridate import Hijri
+from hijridate.ummalqura import HIJRI_RANGE
 
 # Rata Die (Python ordinal) of 1 Muharram 1 AH, Julian 16 July 622 (the "civil" epoch).
 _EPOCH = 227015
-_TABLE_YEARS = range(1343, 1501)  # what hijridate's Umm al-Qura table covers
+_TABLE_YEARS = range(HIJRI_RANGE[0][0], HIJRI_RANGE[1][0] + 1)  # what hijridate's Umm al-Qura table covers
 
 
 def hijri_to_gregorian(year: int, month: int, day: int) -> date:
