@@ -15,12 +15,15 @@ COPY pyproject.toml setup.py README.md alembic.ini ./
 COPY alembic ./alembic
 COPY scraper ./scraper
 COPY docker/entrypoint.sh ./docker/entrypoint.sh
+COPY scripts/build_selectolax.py ./scripts/build_selectolax.py
 # gcc builds the extractor's C walk (scraper/extract/_lexwalk.c) and selectolax with link-time optimisation
-# (its parse is ~16% faster than the PyPI wheel's; see the Makefile); only this stage has it.
+# and lexbor's faster scans (see the Makefile and scripts/build_selectolax.py); only this stage has it.
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 RUN pip install --upgrade pip setuptools \
     && LTO="-O3 -flto=auto -fno-semantic-interposition" \
+    && CFLAGS="$LTO" LDFLAGS="$LTO" python scripts/build_selectolax.py --pip pip \
     && CFLAGS="$LTO" LDFLAGS="$LTO" pip install --no-binary selectolax -e . \
+    && python -c "import importlib.metadata as m; v = m.version('selectolax'); assert '+scraper' in v, v" \
     && python -c "from scraper.extract import generic; assert generic._native, 'C walk not built'" \
     && python -m compileall -q /app/scraper \
     && chmod 0755 /app/docker/entrypoint.sh

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.metadata
 import json
 import os
 import re
@@ -315,7 +316,8 @@ def main() -> None:
     args = ap.parse_args()
     corpus = Path(args.corpus)
     repeat = f" --repeat {args.repeat}" if args.repeat > 1 else ""
-    out = [f"command: .venv/bin/python bench/extraction.py --corpus {corpus}{repeat} --write {args.write or '-'}"]
+    out = [f"command: .venv/bin/python bench/extraction.py --corpus {corpus}{repeat} --write {args.write or '-'}",
+           f"selectolax {importlib.metadata.version('selectolax')} (+scraper: built by scripts/build_selectolax.py)"]
     sets = (("arabic (CNN x2, LBC)", arabic_pages(corpus)), ("scrapinghub-en", english_pages(corpus)))
     warm_up(corpus)
     for name, pages in sets:
