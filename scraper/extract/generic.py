@@ -39,11 +39,16 @@ _INLINE = frozenset(
     {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "del", "dfn", "em", "font", "i", "kbd", "mark",
      "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr", "-text"}
 )
-_POSITIVE = re.compile(r"article|body|content|entry|main|page|post|text|blog|story|detail|news", re.I)
-_NEGATIVE = re.compile(
-    r"comment|meta|foot|sidebar|share|related|recommend|promo|widget|social|sponsor|ad-|ads|banner|"
-    r"nav|menu|tag|author|byline|caption|subscribe|newsletter|popular|most-read", re.I
-)
+# Class/id words that hint at story text, and at widgets. ASCII labels (all but ~1 in 7,000) are checked by
+# substring in lower case (~1 us); the case-blind regexes (~7 us for both) only for the others, where
+# re.I matches more than str.lower() finds (the Kelvin sign K for k, the long s for s).
+_POSITIVE_WORDS = ("article", "body", "content", "entry", "main", "page", "post", "text", "blog", "story", "detail",
+                   "news")
+_NEGATIVE_WORDS = ("comment", "meta", "foot", "sidebar", "share", "related", "recommend", "promo", "widget",
+                   "social", "sponsor", "ad-", "ads", "banner", "nav", "menu", "tag", "author", "byline", "caption",
+                   "subscribe", "newsletter", "popular", "most-read")
+_POSITIVE = re.compile("|".join(map(re.escape, _POSITIVE_WORDS)), re.I)
+_NEGATIVE = re.compile("|".join(map(re.escape, _NEGATIVE_WORDS)), re.I)
 _SENTENCE_END = frozenset('.!?؟…"”»:\'')
 # Comment-section preambles that sit right under the story ("الآراء الواردة أدناه لا تعبر عن رأي ...").
 _COMMENT_POLICY = re.compile(
@@ -512,12 +517,13 @@ def _label_weight(label: str) -> float:
     """Cached: sites reuse a few dozen class names, and each search runs two long alternations."""
     if not label.strip():
         return 1.0
-    weight = 1.0
-    if _NEGATIVE.search(label):
-        weight *= 0.5
-    if _POSITIVE.search(label):
-        weight *= _MAX_CLASS_WEIGHT
-    return weight
+    if label.isascii():
+        lower = label.lower()
+        negative = any(map(lower.__contains__, _NEGATIVE_WORDS))
+        positive = any(map(lower.__contains__, _POSITIVE_WORDS))
+    else:
+        negative, positive = _NEGATIVE.search(label) is not None, _POSITIVE.search(label) is not None
+    return (0.5 if negative else 1.0) * (_MAX_CLASS_WEIGHT if positive else 1.0)
 
 
 def _widgets(page: _Page, container: int) -> list[tuple[int, int]]:

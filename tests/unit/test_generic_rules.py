@@ -23,6 +23,27 @@ def test_comment_policy_check_agrees_with_the_regex(parts: list[tuple[str, str]]
     assert generic._is_comment_policy(line) == (generic._COMMENT_POLICY.search(line) is not None)
 
 
+LABEL_PIECES = [*generic._POSITIVE_WORDS, *generic._NEGATIVE_WORDS, "ad", "-", "nav-", "x", " ", "_", "K", "ſ",
+                "ı", "İ", "\u00a0", "محتوى"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(LABEL_PIECES), st.sampled_from(["lower", "upper", "title"])), max_size=6))
+def test_class_label_weight_agrees_with_the_regexes(parts: list[tuple[str, str]]) -> None:
+    label = "".join(getattr(piece, case)() for piece, case in parts)
+    negative, positive = generic._NEGATIVE.search(label), generic._POSITIVE.search(label)
+    expected = 1.0 if not label.strip() else (0.5 if negative else 1.0) * (1.25 if positive else 1.0)
+    assert generic._label_weight.__wrapped__(label) == expected
+
+
+@pytest.mark.parametrize(("label", "weight"), [
+    ("entry-content post-body", 1.25), ("sidebar-widget", 0.5), ("article-share", 0.625), ("grid col-6", 1.0),
+    ("\u212aeyword-sidebar", 0.5), ("ſtory", 1.25),  # the Kelvin sign and the long s: the regexes decide
+])
+def test_class_label_weights(label: str, weight: float) -> None:
+    assert generic._label_weight.__wrapped__(label) == weight
+
+
 @pytest.mark.parametrize("line", [
     "Please read our COMMENT POLICY before posting.",
     "Views Expressed Below are those of our readers.",
