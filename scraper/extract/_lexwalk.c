@@ -1409,7 +1409,8 @@ done:
  * Python's strict decoder judges it (Unicode's table 3-7: no overlong forms, no surrogates, nothing past
  * U+10FFFF, no cut sequence), whether they are all ASCII, and how many '<' they hold (article.py's nesting
  * guard). Valid UTF-8 is then parsed as it is, never decoded to a str. Markup is ASCII, so most 16-byte
- * blocks of any page take the SSE2 path. */
+ * blocks of any page take the SSE2 path. Also whether valid bytes hold C3 98 or C3 99 (the UTF-8 of Ø and
+ * Ù, without which no mojibake is there to repair: decode.utf8_has_mojibake's own scan is then skipped). */
 
 #ifdef __SSE2__
 static inline Py_ssize_t lane_sum(__m128i counts) { /* the 16 byte lanes' sum */
@@ -1418,21 +1419,27 @@ static inline Py_ssize_t lane_sum(__m128i counts) { /* the 16 byte lanes' sum */
 }
 #endif
 
+static inline int is_lead_mark(const unsigned char *p) { /* a valid sequence at p is Ø or Ù */
+    return p[0] == 0xC3 && (p[1] & 0xFE) == 0x98;
+}
+
 static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
     const unsigned char *p = view.buf, *end = p + view.len;
     Py_ssize_t lt = 0;
-    int ascii = 1, valid = 1;
+    int ascii = 1, valid = 1, marked = 0;
 #ifdef __SSE2__
     /* Whole blocks of ASCII and 2-byte sequences (markup, Arabic, most accented Latin) are checked by masks;
      * a block with anything else goes byte by byte up to its first multi-byte sequence, then back here. */
     const __m128i angle = _mm_set1_epi8('<'), zero = _mm_setzero_si128();
     const __m128i lead_base = _mm_set1_epi8((char)0xC2), lead_span = _mm_set1_epi8(0x1D);
     const __m128i top2 = _mm_set1_epi8((char)0xC0), continuation_bits = _mm_set1_epi8((char)0x80);
+    const __m128i c3 = _mm_set1_epi8((char)0xC3), low_bit = _mm_set1_epi8((char)0xFE), x98 = _mm_set1_epi8((char)0x98);
     __m128i counts = zero; /* per byte lane, the '<' of up to 255 blocks */
     int pending = 0;
     unsigned carry = 0; /* the previous block ended with a lead byte: this one must start with its continuation */
+    unsigned carried_c3 = 0; /* ... and that lead was C3 */
     while (valid && end - p >= 16) {
         __m128i block = _mm_loadu_si128((const __m128i *)p);
         unsigned high = (unsigned)_mm_movemask_epi8(block);
@@ -1445,8 +1452,12 @@ static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
                 _mm_cmpeq_epi8(_mm_and_si128(block, top2), continuation_bits));
             whole = !(high & ~(leads | follows)) && follows == (((leads << 1) | carry) & 0xFFFF);
             if (whole) {
+                unsigned c3s = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, c3));
+                unsigned marks = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(block, low_bit), x98));
+                marked |= (((c3s << 1) | carried_c3) & marks) != 0;
                 ascii = 0;
                 carry = leads >> 15;
+                carried_c3 = c3s >> 15;
             }
         }
         if (whole) {
@@ -1459,6 +1470,7 @@ static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
             }
             continue;
         }
+        carried_c3 = 0; /* the lead is read again below, as the start of its sequence */
         if (carry) { /* back to the lead byte: the sequence is checked from its start below */
             p--;
             carry = 0;
@@ -1470,6 +1482,7 @@ static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
         p += first;
         int length = sequence_length(p, end);
         valid = length > 0;
+        marked |= length == 2 && is_lead_mark(p);
         ascii = 0;
         p += length;
     }
@@ -1483,12 +1496,13 @@ static PyObject *scan_utf8(PyObject *self, PyObject *arg) {
         }
         int length = sequence_length(p, end);
         valid = length > 0;
+        marked |= length == 2 && is_lead_mark(p);
         ascii = 0;
         p += length;
     }
     if (!valid) lt += count_lt(p, end);
     PyBuffer_Release(&view);
-    return Py_BuildValue("(in)", valid ? (ascii ? 1 : 2) : 0, lt);
+    return Py_BuildValue("(ini)", valid ? (ascii ? 1 : 2) : 0, lt, valid && marked);
 }
 
 /* What selectolax hands lexbor for a str: text.encode("utf-8", "ignore") (lone surrogates dropped), with the
@@ -2376,7 +2390,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_lexwalk", "The gene
 
 /* Bumped when a function's arguments or results change: native.py refuses a build of another version (pip
  * keeps the old file when a rebuild fails, and a call with the old shapes would fail on every page). */
-enum { VERSION = 2 };
+enum { VERSION = 3 };
 
 PyMODINIT_FUNC PyInit__lexwalk(void) {
     PyObject *module_object = PyModule_Create(&module);

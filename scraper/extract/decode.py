@@ -138,9 +138,9 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str | None, str, str
             return (*_decode_bom(body[len(bom):], name), None)
     # Valid UTF-8 with non-ASCII content is UTF-8 whatever the header or <meta> say (see above): the common
     # case needs neither read, nor the text.
-    kind, tags = _scan(body)
+    kind, tags, lead = _scan(body)
     if kind == _UTF8:
-        return (*_repaired(None, "utf_8", None, body), tags)
+        return (*_repaired(None, "utf_8", None, body, lead), tags)
     is_ascii = kind == _ASCII
     declared = _codec(_header_charset(content_type)) or _codec(_meta_charset(body))
     if declared in ("utf_16_le", "utf_16_be", "utf_16"):
@@ -169,10 +169,13 @@ def _decode(body: bytes, content_type: str | None) -> tuple[str | None, str, str
 
 
 def _repaired(
-    text: str | None, codec: str, needed: str | None, utf8: bytes | None
+    text: str | None, codec: str, needed: str | None, utf8: bytes | None, lead: bool | None = None
 ) -> tuple[str | None, str, str | None, bytes | None]:
     """_decode's result, with mojibake repaired; ``utf8``: the bytes ``text`` is the strict UTF-8 decoding of
-    (``text`` None: not built yet), or None (a repaired text is not: None then too)."""
+    (``text`` None: not built yet), or None (a repaired text is not: None then too). ``lead``: whether
+    ``utf8`` holds an Ø or a Ù, when the scan said (False: no mojibake to look for)."""
+    if lead is False:
+        return text, codec, needed, utf8
     if utf8_has_mojibake(utf8) if utf8 is not None else has_mojibake(text):  # type: ignore[arg-type]
         text, changed = repair_mojibake(text if text is not None else utf8.decode())  # type: ignore[union-attr]
         if changed:
@@ -318,13 +321,15 @@ def _codec(label: str | None) -> str | None:
     return _ALIASES.get(name, name)
 
 
-def _scan(body: bytes) -> tuple[int, int | None]:
-    """(_INVALID, _ASCII or _UTF8, the count of '<' or None): one C pass over the bytes when the extension
-    is built (it never builds the text), else the strict decoder's verdict."""
+def _scan(body: bytes) -> tuple[int, int | None, bool | None]:
+    """(_INVALID, _ASCII or _UTF8, the count of '<' or None, whether valid UTF-8 holds an Ø or a Ù or None):
+    one C pass over the bytes when the extension is built (it never builds the text), else the strict
+    decoder's verdict."""
     if _scan_utf8 is not None:
-        return _scan_utf8(body)  # type: ignore[no-any-return]
+        kind, tags, lead = _scan_utf8(body)
+        return kind, tags, bool(lead)
     text = _strict_utf8(body)
-    return (_INVALID if text is None else _ASCII if text.isascii() else _UTF8), None
+    return (_INVALID if text is None else _ASCII if text.isascii() else _UTF8), None, None
 
 
 def _strict_utf8(body: bytes) -> str | None:

@@ -17,7 +17,7 @@ OFF_SWITCH = "SCRAPER_PURE_PYTHON_EXTRACT"
 # What _lexwalk.attrs reads: the attributes boilerplate.is_widget and generic._class_weight look at.
 ATTRIBUTES = frozenset({"class", "id", "style", "role", "hidden", "aria-hidden"})
 # The _lexwalk.c VERSION this Python side expects (the shapes of arguments and results).
-VERSION = 2
+VERSION = 3
 # What the Python side calls: a build that lacks one is refused as a whole.
 FUNCTIONS = ("configure", "configure_rules", "walk", "paragraphs", "text", "text_with_breaks", "stripped_len",
              "direct_text", "own_text", "attrs", "vote", "widget_candidates", "head_data", "json_dicts",

@@ -219,12 +219,12 @@ def test_the_off_switch_runs_the_python_walk() -> None:
     assert out.stdout.strip() == "True"
 
 
-def _python_scan(data: bytes) -> tuple[int, int]:
+def _python_scan(data: bytes) -> tuple[int, int, int]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return 0, data.count(b"<")
-    return (1 if text.isascii() else 2), data.count(b"<")
+        return 0, data.count(b"<"), 0
+    return (1 if text.isascii() else 2), data.count(b"<"), int("Ø" in text or "Ù" in text)
 
 
 UTF8_EDGES = [
@@ -247,7 +247,7 @@ def test_scan_utf8_agrees_on_random_and_mutated_bytes() -> None:
     import random
 
     rng = random.Random(7)
-    page = "<p>أعلنت وزارة الخارجية أن الوفد وصل، “quoted” – café 😀</p>".encode() * 40
+    page = "<p>أعلنت وزارة الخارجية أن الوفد وصل، “quoted” – café 😀 Ø§Ù„</p>".encode() * 40
     for _ in range(2000):
         data = bytearray(page[: rng.randrange(len(page))])
         for _ in range(rng.randrange(3)):  # a few bytes flipped: cut and broken sequences anywhere
@@ -259,13 +259,23 @@ def test_scan_utf8_agrees_on_random_and_mutated_bytes() -> None:
         assert generic._native.scan_utf8(noise) == _python_scan(noise)
 
 
+@pytest.mark.parametrize("filler", ["a", "ب", "é"])
+@pytest.mark.parametrize("hint", ["Ø", "Ù", "×", "Ú", "Øa"])
+def test_scan_utf8_finds_the_mojibake_hint_at_every_offset(filler: str, hint: str) -> None:
+    # The hint's C3 last in a 16-byte block and its 98/99 first in the next one, among others.
+    for offset in range(40):
+        data = (filler * offset + hint).encode() + b"<b>" * 12
+        assert generic._native.scan_utf8(data) == _python_scan(data), offset
+
+
 def test_scan_utf8_agrees_on_two_byte_text_across_block_edges() -> None:
     # Arabic and accented Latin are checked 16 bytes at a time: sequences cut by a block edge, a lead byte
     # last in a block or in the page, and one bad byte anywhere in such text.
     import random
 
     rng = random.Random(11)
-    alphabet = ["<", "p", ">", " ", "ب", "ة", "é", "€", "😀", "\u0600", "\u07ff", "\u0080"]
+    # Ø and Ù (C3 98, C3 99) are the mojibake hint; × and Ú (C3 97, C3 9A) and Ã (C3 83) are near misses.
+    alphabet = ["<", "p", ">", " ", "ب", "ة", "é", "€", "😀", "\u0600", "\u07ff", "\u0080", "Ø", "Ù", "×", "Ú", "Ã"]
     for _ in range(3000):
         data = bytearray("".join(rng.choice(alphabet) for _ in range(rng.randrange(80))).encode())
         if data and rng.random() < 0.7:
