@@ -21,20 +21,20 @@ from scraper.extract.date_words import (
     RELATIVE_UNITS,
     ZONE_ABBREVIATIONS,
     ZONE_WORDS,
+    char_replacer,
     fold,
 )
 from scraper.extract.hijri import hijri_to_gregorian
 
 # ٠-٩ (Arabic-Indic) and ۰-۹ (Persian/Urdu) digits, bidi marks, NBSP, Arabic comma and date slash.
-_CLEAN = str.maketrans(
-    {
-        **{chr(0x660 + i): str(i) for i in range(10)},
-        **{chr(0x6F0 + i): str(i) for i in range(10)},
-        "\u200e": None, "\u200f": None, "\u061c": None, "\u202a": None, "\u202b": None,
-        "\u202c": None, "\u202d": None, "\u202e": None, "\u00a0": " ", "\u060c": ",", "\u066b": ".",
-        "\u066c": ",", "\u2044": "/",
-    }
-)
+_CLEAN: dict[str, str | None] = {
+    **{chr(0x660 + i): str(i) for i in range(10)},
+    **{chr(0x6F0 + i): str(i) for i in range(10)},
+    "\u200e": None, "\u200f": None, "\u061c": None, "\u202a": None, "\u202b": None,
+    "\u202c": None, "\u202d": None, "\u202e": None, "\u00a0": " ", "\u060c": ",", "\u066b": ".",
+    "\u066c": ",", "\u2044": "/",
+}
+_clean = char_replacer(_CLEAN)
 _MAX_LEN = 400  # a date string longer than this is page text; its date (if any) is near the start
 
 
@@ -74,7 +74,7 @@ def parse_date(text: str, now: datetime | None = None, default_tz: tzinfo = UTC)
         return None
     if (quick := _parse_plain_iso(text, default_tz)) is not None:
         return quick
-    s = fold(text.translate(_CLEAN))[:_MAX_LEN].strip()
+    s = fold(_clean(text))[:_MAX_LEN].strip()
     low = s.lower()
     for parse in (_parse_iso, _parse_rfc2822, _parse_named, _parse_numeric, _parse_hijri):
         found = parse(low, default_tz)

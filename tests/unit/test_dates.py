@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from scraper.extract import date_words, dates
 from scraper.extract.dates import parse_date
 from scraper.extract.hijri import hijri_to_gregorian, tabular_hijri_to_gregorian
 
@@ -149,3 +152,28 @@ def test_umm_al_qura_hijri_known_dates() -> None:
     # Ramadan 1444 had 29 days there: a site's "30 Ramadan" is the day after the 29th.
     assert hijri_to_gregorian(1444, 9, 30) == date(2023, 4, 21)
     assert parse_date("الجمعة 10 ذو الحجة 1444 هـ", now=NOW) == utc(2023, 6, 28)
+
+
+# ---- fold and the digit/mark clean-up by str.replace of the characters present: the same as str.translate
+_REPLACED = [*dates._CLEAN, *date_words._FOLD, *date_words._FOLD.values(), "\u064e", "\u0651", "\u0640", "ع", "a",
+             " ", "1", "😀", "é"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_REPLACED), max_size=30))
+def test_clean_and_fold_agree_with_translate(chars: list[str]) -> None:
+    text = "".join(chars)
+    assert dates._clean(text) == text.translate(str.maketrans(dates._CLEAN))
+    expected = date_words._TASHKEEL.sub("", text).translate(str.maketrans(date_words._FOLD))
+    assert date_words.fold(text) == expected
+
+
+def test_clean_and_fold_on_a_real_date_line() -> None:
+    line = "الأربعاء\u200f، ٢٨ آب/أغسطس ٢٠١٣، آخر تحديث ١٤:٠٠"
+    assert date_words.fold(dates._clean(line)) == "الاربعاء, 28 اب/اغسطس 2013, اخر تحديث 14:00"
+
+
+@pytest.mark.parametrize("table", [{"ا": "أ", "أ": "ا"}, {"ab": "x"}, {"a": "b"}])
+def test_char_replacer_refuses_tables_translate_would_read_otherwise(table: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        date_words.char_replacer(table)
