@@ -146,8 +146,8 @@ def build(pip: str, version: str, wheels: Path) -> None:
         subprocess.run([pip, "download", "--quiet", "--no-binary", ":all:", "--no-deps",
                         f"selectolax=={version}", "-d", str(work)], check=True)
         (archive,) = work.glob("selectolax-*.tar.gz")
-        with tarfile.open(archive) as tar:
-            tar.extractall(work, filter="data")
+        with tarfile.open(archive) as tar:  # the "data" filter where this Python has it (3.11.4+ and backports)
+            tar.extractall(work, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         source = work / f"selectolax-{version}"
         patch_sources(source, version)
         subprocess.run([pip, "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source)], check=True)
