@@ -184,7 +184,9 @@ def run(extractors: tuple[Callable[[str | bytes, str], str], ...], pages: list[t
     """Each page goes through every extractor in turn before the next page, so a burst of load on the
     shared machine hits all sides alike (timing one extractor over the whole set and then the other
     let a burst land on one side only). With ``repeat`` > 1 a page's time is the best of that many
-    runs in a row (less noise, but warm caches). Exceptions count as an empty body: a crash is a miss."""
+    runs in a row (less noise, but warm caches). With ``rounds`` > 1 the whole set is timed that many times
+    over, single shot each time (more samples for a small set). Exceptions count as an empty body: a crash
+    is a miss."""
     sides = [Side() for _ in extractors]
     # One untimed call each first: trafilatura's first call loads its models and settings (~150 ms),
     # which landed on the first Arabic page and, with 3 pages, in the median (until 2026-11-29).

@@ -514,7 +514,7 @@ def _class_weight(attrs: dict[str, str | None]) -> float:
 
 @lru_cache(maxsize=4096)
 def _label_weight(label: str) -> float:
-    """Cached: sites reuse a few dozen class names, and each search runs two long alternations."""
+    """Cached: sites reuse a few dozen class names."""
     if not label.strip():
         return 1.0
     if label.isascii():

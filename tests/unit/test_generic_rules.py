@@ -32,7 +32,8 @@ LABEL_PIECES = [*generic._POSITIVE_WORDS, *generic._NEGATIVE_WORDS, "ad", "-", "
 def test_class_label_weight_agrees_with_the_regexes(parts: list[tuple[str, str]]) -> None:
     label = "".join(getattr(piece, case)() for piece, case in parts)
     negative, positive = generic._NEGATIVE.search(label), generic._POSITIVE.search(label)
-    expected = 1.0 if not label.strip() else (0.5 if negative else 1.0) * (1.25 if positive else 1.0)
+    expected = 1.0 if not label.strip() else (0.5 if negative else 1.0) * (generic._MAX_CLASS_WEIGHT if positive
+                                                                            else 1.0)
     assert generic._label_weight.__wrapped__(label) == expected
 
 
